@@ -1,0 +1,252 @@
+"""Scoped secrets: upload, set, delete, list and resolve, encrypted under per-owner data keys."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import names
+from ..errors import InvalidInput, NotFound
+from ..keyring import Keyring, open_sealed, seal, secret_aad
+from ..secrets_file import Limits, check_value, parse
+from ..store import Store
+from ..store.models import DataKey, Secret, utcnow
+from .serialize import iso
+from .owners import Owner, chain_for_names, chain_for_package, owner_for
+
+UPSERT = "upsert"
+REPLACE = "replace"
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """What may be shown of a secret: never its value."""
+
+    name: str
+    scope: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "scope": self.scope,
+            "version": self.version,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
+class UploadResult:
+    scope: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def stored(self) -> list[str]:
+        return sorted(self.created + self.updated)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "stored": self.stored,
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+        }
+
+
+def _info(row: Secret) -> SecretInfo:
+    return SecretInfo(row.name, row.scope, row.version, row.created_at, row.updated_at)
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in (UPSERT, REPLACE):
+        raise InvalidInput(f"unknown upload mode {mode!r}: use 'upsert' or 'replace'")
+    return mode
+
+
+class SecretsService:
+    """All secret rules. Each public method is one transaction."""
+
+    def __init__(self, store: Store, keyring: Keyring, limits: Limits = Limits()) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.limits = limits
+
+    # ----- data keys -----
+    def _lock_data_key(self, session: Session, owner: Owner) -> bytes:
+        """The owner's data key, created if needed; its row also serializes writes to the owner."""
+        query = (
+            select(DataKey)
+            .where(DataKey.scope == owner.scope, DataKey.owner_id == owner.id)
+            .with_for_update()
+        )
+        row = session.scalar(query)
+        if row is None:
+            key = self.keyring.new_data_key()
+            try:
+                with session.begin_nested():
+                    session.add(
+                        DataKey(
+                            scope=owner.scope,
+                            owner_id=owner.id,
+                            wrapped_key=self.keyring.wrap(key, owner.scope, owner.id),
+                        )
+                    )
+                return key
+            except IntegrityError:
+                row = session.scalar(query)
+        return self.keyring.unwrap(row.wrapped_key, owner.scope, owner.id)
+
+    def _data_keys(self, session: Session, owners: Iterable[Owner]) -> dict[tuple[str, str], bytes]:
+        wanted = {(o.scope, o.id) for o in owners}
+        rows = session.scalars(select(DataKey).where(DataKey.owner_id.in_({o for _, o in wanted})))
+        return {
+            (r.scope, r.owner_id): self.keyring.unwrap(r.wrapped_key, r.scope, r.owner_id)
+            for r in rows
+            if (r.scope, r.owner_id) in wanted
+        }
+
+    # ----- writes -----
+    def _write_values(
+        self, session: Session, owner: Owner, values: dict[str, bytes], mode: str
+    ) -> UploadResult:
+        key = self._lock_data_key(session, owner)
+        existing = {
+            row.name: (row.id, row.version)
+            for row in session.execute(
+                select(Secret.name, Secret.id, Secret.version).where(
+                    Secret.scope == owner.scope, Secret.owner_id == owner.id
+                )
+            )
+        }
+        now = utcnow()
+        result = UploadResult(owner.scope)
+        inserts, updates = [], []
+        for name, encoded in values.items():
+            blob = seal(key, encoded, secret_aad(owner.scope, owner.id, name))
+            if name in existing:
+                row_id, version = existing[name]
+                updates.append({"id": row_id, "ciphertext": blob, "version": version + 1, "updated_at": now})
+                result.updated.append(name)
+            else:
+                inserts.append(
+                    {"scope": owner.scope, "owner_id": owner.id, "name": name, "ciphertext": blob,
+                     "version": 1, "created_at": now, "updated_at": now}
+                )
+                result.created.append(name)
+        if inserts:
+            session.execute(insert(Secret), inserts)
+        if updates:
+            session.execute(update(Secret), updates)
+        if mode == REPLACE:
+            gone = sorted(set(existing) - set(values))
+            if gone:
+                session.execute(delete(Secret).where(Secret.id.in_([existing[n][0] for n in gone])))
+            result.deleted = gone
+        return result
+
+    def upload_in(self, session: Session, owner: Owner, data: bytes, mode: str = UPSERT) -> UploadResult:
+        """Upload inside a caller's transaction (package creation uses this)."""
+        return self._write_values(session, owner, parse(data, self.limits), _check_mode(mode))
+
+    def upload(
+        self, data: bytes, scope: str, project: Optional[str] = None, package: Optional[str] = None,
+        mode: str = UPSERT,
+    ) -> UploadResult:
+        _check_mode(mode)
+        values = parse(data, self.limits)
+        with self.store.write() as session:
+            return self._write_values(session, owner_for(session, scope, project, package), values, mode)
+
+    def set_for(self, session: Session, owner: Owner, name: str, value: Any) -> SecretInfo:
+        names.secret_name(name)
+        encoded = check_value(name, value, self.limits)
+        self._write_values(session, owner, {name: encoded}, UPSERT)
+        row = session.scalar(
+            select(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id, Secret.name == name)
+        )
+        return _info(row)
+
+    def set(
+        self, name: str, value: Any, scope: str, project: Optional[str] = None, package: Optional[str] = None
+    ) -> SecretInfo:
+        with self.store.write() as session:
+            return self.set_for(session, owner_for(session, scope, project, package), name, value)
+
+    def delete(self, name: str, scope: str, project: Optional[str] = None, package: Optional[str] = None) -> None:
+        names.secret_name(name)
+        with self.store.write() as session:
+            owner = owner_for(session, scope, project, package)
+            done = session.execute(
+                delete(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id, Secret.name == name)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"secret {name!r} does not exist in {owner.label}")
+
+    def delete_owner(self, session: Session, owner: Owner) -> None:
+        """Remove every secret and the data key of an owner that is being deleted."""
+        session.execute(delete(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id))
+        session.execute(delete(DataKey).where(DataKey.scope == owner.scope, DataKey.owner_id == owner.id))
+
+    # ----- reads -----
+    def list(self, scope: str, project: Optional[str] = None, package: Optional[str] = None) -> list[SecretInfo]:
+        with self.store.read() as session:
+            owner = owner_for(session, scope, project, package)
+            rows = session.scalars(
+                select(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id).order_by(Secret.name)
+            )
+            return [_info(r) for r in rows]
+
+    def _decrypt(self, keys: dict[tuple[str, str], bytes], row: Secret) -> Any:
+        what = f"secret {row.name!r} ({row.scope} scope)"
+        key = keys.get((row.scope, row.owner_id))
+        if key is None:
+            raise NotFound(f"{what}: its owner's data key is missing")
+        plaintext = open_sealed(key, row.ciphertext, secret_aad(row.scope, row.owner_id, row.name), what)
+        return json.loads(plaintext)
+
+    def _resolve_in(self, session: Session, chain: list[Owner], name: str) -> Any:
+        names.secret_name(name)
+        rows = {
+            (r.scope, r.owner_id): r
+            for r in session.scalars(
+                select(Secret).where(Secret.name == name, Secret.owner_id.in_([o.id for o in chain]))
+            )
+        }
+        for owner in chain:
+            row = rows.get((owner.scope, owner.id))
+            if row is not None:
+                return self._decrypt(self._data_keys(session, [owner]), row)
+        return None
+
+    def resolve(self, name: str, project: Optional[str] = None, package: Optional[str] = None) -> Any:
+        """package -> project -> platform -> None, for the scopes the names give."""
+        with self.store.read() as session:
+            return self._resolve_in(session, chain_for_names(session, project, package), name)
+
+    def resolve_for_package(self, package_id: str, name: str) -> Any:
+        with self.store.read() as session:
+            return self._resolve_in(session, chain_for_package(session, package_id), name)
+
+    def resolve_chain(self, package_id: str) -> dict[str, Any]:
+        """Every secret a package may read; package names win over project over platform."""
+        with self.store.read() as session:
+            chain = chain_for_package(session, package_id)
+            keys = self._data_keys(session, chain)
+            merged: dict[str, Any] = {}
+            for owner in reversed(chain):
+                rows = session.scalars(
+                    select(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id)
+                )
+                merged.update({row.name: self._decrypt(keys, row) for row in rows})
+            return merged
