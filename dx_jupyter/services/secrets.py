@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from .. import names
 from ..errors import InvalidInput, NotFound
 from ..keyring import Keyring, open_sealed, seal, secret_aad
+from ..scopes import SCOPES
 from ..secrets_file import Limits, check_value, parse
 from ..store import Store
 from ..store.models import DataKey, Secret, utcnow
@@ -238,15 +239,26 @@ class SecretsService:
         with self.store.read() as session:
             return self._resolve_in(session, chain_for_package(session, package_id), name)
 
-    def resolve_chain(self, package_id: str) -> dict[str, Any]:
-        """Every secret a package may read; package names win over project over platform."""
+    def resolve_scoped(self, package_id: str) -> dict[str, dict[str, Any]]:
+        """Every secret a package may read, by scope: `{"package": {...}, "project": ..., "platform": ...}`."""
         with self.store.read() as session:
             chain = chain_for_package(session, package_id)
             keys = self._data_keys(session, chain)
-            merged: dict[str, Any] = {}
-            for owner in reversed(chain):
+            scoped: dict[str, dict[str, Any]] = {}
+            for owner in chain:
                 rows = session.scalars(
                     select(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id)
                 )
-                merged.update({row.name: self._decrypt(keys, row) for row in rows})
-            return merged
+                scoped[owner.scope] = {row.name: self._decrypt(keys, row) for row in rows}
+            return scoped
+
+    def resolve_chain(self, package_id: str) -> dict[str, Any]:
+        """Every secret a package may read; package names win over project over platform."""
+        return merge_scopes(self.resolve_scoped(package_id))
+
+
+def merge_scopes(scoped: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for scope in reversed(SCOPES):
+        merged.update(scoped.get(scope, {}))
+    return merged
