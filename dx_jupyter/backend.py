@@ -13,6 +13,7 @@ from .services.keys import record_master_key, verify_master_key
 from .services.packages import DEFAULT_MAX_SCRIPT_BYTES, PackagesService
 from .services.projects import ProjectsService
 from .services.secrets import SecretsService
+from .services.state import StateService
 from .store import Store
 from .store.database import sqlite_url
 
@@ -32,6 +33,7 @@ class Backend:
     secrets: SecretsService
     projects: ProjectsService
     packages: PackagesService
+    state: StateService
 
     def close(self) -> None:
         self.store.dispose()
@@ -62,4 +64,5 @@ def open_backend(
         secrets=secrets,
         projects=ProjectsService(store, secrets),
         packages=PackagesService(store, secrets, max_script_bytes),
+        state=StateService(store),
     )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .. import names
 from ..errors import InvalidInput, NotFound
 from ..keyring import Keyring, open_sealed, seal, secret_aad
-from ..scopes import SCOPES
+from ..scopes import SCOPES, normalize_scope
 from ..secrets_file import Limits, check_value, parse
 from ..store import Store
 from ..store.models import DataKey, Secret, utcnow
@@ -108,6 +108,16 @@ class SecretsService:
                 row = session.scalar(query)
         return self.keyring.unwrap(row.wrapped_key, owner.scope, owner.id)
 
+    def owner_key(self, session: Session, owner: Owner) -> bytes:
+        """An owner's data key, created if it has none yet (step results use it)."""
+        return self._lock_data_key(session, owner)
+
+    def read_owner_key(self, session: Session, owner: Owner) -> bytes:
+        key = self._data_keys(session, [owner]).get((owner.scope, owner.id))
+        if key is None:
+            raise NotFound(f"{owner.label} has no data key")
+        return key
+
     def _data_keys(self, session: Session, owners: Iterable[Owner]) -> dict[tuple[str, str], bytes]:
         wanted = {(o.scope, o.id) for o in owners}
         rows = session.scalars(select(DataKey).where(DataKey.owner_id.in_({o for _, o in wanted})))
@@ -183,6 +193,13 @@ class SecretsService:
     ) -> SecretInfo:
         with self.store.write() as session:
             return self.set_for(session, owner_for(session, scope, project, package), name, value)
+
+    def set_for_package(self, package_id: str, name: str, value: Any, scope: str) -> SecretInfo:
+        """A script's `context.secrets.set`: only the scopes of its own package's chain."""
+        scope = normalize_scope(scope)
+        with self.store.write() as session:
+            chain = {o.scope: o for o in chain_for_package(session, package_id)}
+            return self.set_for(session, chain[scope], name, value)
 
     def delete(self, name: str, scope: str, project: Optional[str] = None, package: Optional[str] = None) -> None:
         names.secret_name(name)

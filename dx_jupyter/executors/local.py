@@ -1,0 +1,62 @@
+"""The default executor: a bounded pool of threads, each running one execution's processes."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from traitlets import Int
+
+from ..runner import CANCELLED, Runner
+from .base import Executor
+
+
+class LocalExecutor(Executor):
+    """Runs executions on this machine; extra runs wait as `pending` until a slot frees."""
+
+    max_concurrent = Int(4, config=True, help="Executions that may run at the same time.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool = ThreadPoolExecutor(max_workers=self.max_concurrent, thread_name_prefix="dx-run")
+        self._runners: dict[str, Runner] = {}
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, event: dict[str, Any]) -> None:
+        runner = Runner.from_event(event, self.executor_key, self.reporter, self.settings())
+        eid = runner.payload.execution_id
+        with self._lock:
+            self._runners[eid] = runner
+            self._futures[eid] = self._pool.submit(self._run, eid, runner)
+
+    def _run(self, eid: str, runner: Runner) -> None:
+        try:
+            runner.run()
+        except Exception:
+            self.log.exception("execution %s: the runner failed", eid)
+        finally:
+            with self._lock:
+                self._runners.pop(eid, None)
+                self._futures.pop(eid, None)
+
+    def cancel(self, execution_id: str) -> bool:
+        with self._lock:
+            runner = self._runners.get(execution_id)
+            future = self._futures.get(execution_id)
+        if runner is None:
+            return False
+        runner.cancel()
+        if future is not None and future.cancel():
+            self.reporter.run_finished(execution_id, CANCELLED, "cancelled before it started")
+            with self._lock:
+                self._runners.pop(execution_id, None)
+                self._futures.pop(execution_id, None)
+        return True
+
+    def shutdown(self) -> None:
+        with self._lock:
+            runners = list(self._runners.values())
+        for runner in runners:
+            runner.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,1 @@
+"""Thin tornado handlers: parse, call a service off the event loop, serialize, map errors."""

@@ -1,0 +1,36 @@
+"""URL table of the REST API under `/dx/api`."""
+from __future__ import annotations
+
+from typing import Any
+
+from .handlers import executions, openapi, packages, projects, runtime, secrets
+
+API = r"/dx/api"
+NAME = r"([^/]+)"
+PROJECT = rf"{API}/projects/{NAME}"
+PACKAGE = rf"{PROJECT}/packages/{NAME}"
+EXECUTION = rf"{API}/executions/([0-9a-f]{{32}})"
+
+
+def route_table() -> list[tuple[str, Any]]:
+    return [
+        (rf"{API}/openapi.json", openapi.OpenAPIHandler),
+        (rf"{API}/projects", projects.ProjectsHandler),
+        (PROJECT, projects.ProjectHandler),
+        (rf"{PROJECT}/packages", packages.PackagesHandler),
+        (PACKAGE, packages.PackageHandler),
+        (rf"{PACKAGE}/scripts/{NAME}", packages.ScriptHandler),
+        (rf"{API}/secrets/platform", secrets.SecretsHandler),
+        (rf"{API}/secrets/platform/{NAME}", secrets.SecretHandler),
+        (rf"{PROJECT}/secrets", secrets.SecretsHandler),
+        (rf"{PROJECT}/secrets/{NAME}", secrets.SecretHandler),
+        (rf"{PACKAGE}/secrets", secrets.SecretsHandler),
+        (rf"{PACKAGE}/secrets/{NAME}", secrets.SecretHandler),
+        (rf"{PACKAGE}/executions", executions.PackageExecutionsHandler),
+        (EXECUTION, executions.ExecutionHandler),
+        (rf"{EXECUTION}/steps", executions.StepsHandler),
+        (rf"{EXECUTION}/steps/([0-9]+)/result", executions.StepResultHandler),
+        (rf"{EXECUTION}/cancel", executions.CancelHandler),
+        (rf"{API}/runtime/secrets/{NAME}", runtime.RuntimeSecretHandler),
+        (rf"{API}/runtime/state", runtime.RuntimeStateHandler),
+    ]

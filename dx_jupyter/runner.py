@@ -1,0 +1,257 @@
+"""Running one execution's scripts, each in its own process, on whichever machine executes it.
+
+Holds no SQL and no HTTP: it opens the run event with the executor key, hands each script its
+payload (secrets included) through an inherited pipe, and reports progress to a `RunReporter`.
+Secrets never reach argv, the environment or a file; output is redacted before it is reported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol
+
+from .redaction import DEFAULT_MIN_LENGTH, Redactor
+from .run_events import RunPayload, open_run_event
+from .services.secrets import merge_scopes
+
+# Never inherited by a script: keys and tokens of the server process.
+_SCRUBBED_ENV = ("DX_MASTER_KEY", "DX_EXECUTOR_KEY", "DX_KERNEL_TOKEN", "JUPYTER_TOKEN", "JPY_API_TOKEN")
+_SCRUBBED_PREFIXES = ("JPY_", "JUPYTERHUB_")
+
+COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    step_timeout: float = 3600.0
+    max_output_bytes: int = 1024 * 1024
+    redact: bool = True
+    redact_min_length: int = DEFAULT_MIN_LENGTH
+    python: str = sys.executable
+
+
+@dataclass(frozen=True)
+class StepResult:
+    number: int
+    status: str
+    exit_code: Optional[int]
+    output: str
+    truncated: bool
+    redacted: bool
+    started_at: datetime
+    finished_at: datetime
+    duration: float
+    message: str = ""
+
+
+class RunReporter(Protocol):
+    """Where a runner reports progress: the store locally, a channel back for remote workers."""
+
+    def run_started(self, execution_id: str) -> None: ...
+
+    def step_started(self, execution_id: str, number: int) -> None: ...
+
+    def step_finished(self, execution_id: str, result: StepResult) -> None: ...
+
+    def run_finished(self, execution_id: str, status: str, message: str) -> None: ...
+
+
+def step_environment() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _SCRUBBED_ENV and not k.startswith(_SCRUBBED_PREFIXES)
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("EF_ENV", None)
+    return env
+
+
+class _Capture(threading.Thread):
+    """Drains a process's merged stdout/stderr, keeping at most `limit` bytes."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.limit = stream, limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        while chunk := os.read(fd, 65536):
+            room = self.limit - self.size
+            if room > 0:
+                self.chunks.append(chunk[:room])
+                self.size += min(len(chunk), room)
+            if len(chunk) > room:
+                self.truncated = True
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", errors="replace")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Runner:
+    """Runs one opened event. `cancel()` may be called from another thread."""
+
+    def __init__(self, payload: RunPayload, reporter: RunReporter, settings: RunSettings) -> None:
+        self.payload = payload
+        self.reporter = reporter
+        self.settings = settings
+        self._cancelled = threading.Event()
+        self._proc: Optional[subprocess.Popen] = None
+        self._lock = threading.Lock()
+        values = merge_scopes(payload.secrets).values() if settings.redact else ()
+        self._redactor = Redactor(values, settings.redact_min_length)
+
+    @classmethod
+    def from_event(
+        cls, event: dict[str, Any], executor_key: bytes, reporter: RunReporter, settings: RunSettings
+    ) -> "Runner":
+        return cls(open_run_event(event, executor_key), reporter, settings)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            if self._proc is not None:
+                kill_group(self._proc)
+
+    def run(self) -> str:
+        eid = self.payload.execution_id
+        if self._cancelled.is_set():
+            self.reporter.run_finished(eid, CANCELLED, "cancelled before it started")
+            return CANCELLED
+        self.reporter.run_started(eid)
+        workdir = Path(tempfile.mkdtemp(prefix="dx-exec-"))
+        try:
+            status, message = self._run_steps(workdir)
+        except Exception as err:  # a runner fault must not leave the execution in progress
+            status, message = FAILED, f"the executor failed: {type(err).__name__}: {err}"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self.reporter.run_finished(eid, status, message)
+        return status
+
+    def _run_steps(self, workdir: Path) -> tuple[str, str]:
+        for script in self.payload.scripts:
+            (workdir / script.name).write_text(script.source, encoding="utf-8")
+        for script in self.payload.scripts:
+            if self._cancelled.is_set():
+                return CANCELLED, f"cancelled before step {script.number} ({script.name})"
+            self.reporter.step_started(self.payload.execution_id, script.number)
+            result = self._run_step(workdir, script.number, workdir / script.name)
+            self.reporter.step_finished(self.payload.execution_id, result)
+            if self._cancelled.is_set():
+                return CANCELLED, f"cancelled during step {script.number} ({script.name})"
+            if result.status != COMPLETED:
+                return FAILED, result.message
+        return COMPLETED, ""
+
+    def _spawn(self, workdir: Path, path: Path) -> tuple[subprocess.Popen, int]:
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                [self.settings.python, "-m", "ferris_ef.launch", "--payload-fd", str(read_fd), str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(read_fd,),
+                cwd=workdir,
+                env=step_environment(),
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(write_fd)
+            raise
+        finally:
+            os.close(read_fd)
+        return proc, write_fd
+
+    def _run_step(self, workdir: Path, number: int, path: Path) -> StepResult:
+        started, t0 = _now(), time.monotonic()
+        proc, write_fd = self._spawn(workdir, path)
+        with self._lock:
+            self._proc = proc
+        if self._cancelled.is_set():
+            kill_group(proc)
+        data = json.dumps(self.payload.step_payload(number)).encode()
+        threading.Thread(target=_write_all, args=(write_fd, data), daemon=True).start()
+        capture = _Capture(proc.stdout, self.settings.max_output_bytes)
+        capture.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=self.settings.step_timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_group(proc)
+            proc.wait()
+        capture.join(timeout=5)
+        proc.stdout.close()
+        with self._lock:
+            self._proc = None
+        return self._result(number, path.name, proc.returncode, capture, timed_out, started, t0)
+
+    def _result(
+        self, number: int, name: str, code: int, capture: _Capture, timed_out: bool,
+        started: datetime, t0: float,
+    ) -> StepResult:
+        output = capture.text()
+        if capture.truncated:
+            output += f"\n[output truncated at {self.settings.max_output_bytes} bytes]\n"
+        if timed_out:
+            message = f"step {number} ({name}) timed out after {self.settings.step_timeout:g} s"
+        elif self._cancelled.is_set():
+            message = f"step {number} ({name}) was cancelled"
+        elif code != 0:
+            message = f"step {number} ({name}) exited with code {code}"
+        else:
+            message = ""
+        if message:
+            output += f"\n[{message}]\n" if output and not output.endswith("\n") else f"[{message}]\n"
+        return StepResult(
+            number=number,
+            status=COMPLETED if not message else FAILED,
+            exit_code=code,
+            output=self._redactor.redact(output),
+            truncated=capture.truncated,
+            redacted=bool(self._redactor),
+            started_at=started,
+            finished_at=_now(),
+            duration=time.monotonic() - t0,
+            message=message,
+        )
+
+
+RunnerFactory = Callable[[dict[str, Any]], Runner]
