@@ -10,12 +10,14 @@ from .errors import DXError, InvalidContent, InvalidInput, TooLarge
 
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024
+DEFAULT_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -36,9 +38,27 @@ def encode_value(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit` (iterative: no recursion, stops early)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
 def check_value(name: str, value: Any, limits: Limits) -> bytes:
     if value is None:
         raise InvalidContent(f"secret {name!r} is null; give it a value or leave it out")
+    # Deep values would hit the recursion limit when encoded or decoded later (500s on read).
+    if _too_deep(value, limits.max_depth):
+        raise InvalidContent(
+            f"secret {name!r} is nested too deeply; the limit is {limits.max_depth} levels of arrays/objects"
+        )
     try:
         encoded = encode_value(value)
     except (TypeError, ValueError) as err:
@@ -55,7 +75,8 @@ def json_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {list: "array", str: "string", dict: "object"}.get(type(value), type(value).__name__)
+    names_ = {list: "array", str: "string", dict: "object", type(None): "null"}
+    return names_.get(type(value), type(value).__name__)
 
 
 def _decode_text(data: bytes) -> str:
@@ -86,6 +107,8 @@ def parse(data: bytes, limits: Limits = Limits()) -> dict[str, bytes]:
         ) from None
     except RecursionError:
         raise InvalidContent("secrets.json is nested too deeply") from None
+    except ValueError as err:  # e.g. an integer longer than Python's int_max_str_digits
+        raise InvalidContent(f"secrets.json holds a value that cannot be read: {err}") from None
     if not isinstance(doc, dict):
         raise InvalidContent(
             f"secrets.json must hold a JSON object of name: value, not a JSON {json_type(doc)}"
@@ -96,5 +119,8 @@ def parse(data: bytes, limits: Limits = Limits()) -> dict[str, bytes]:
             names.secret_name(name)
         except DXError as err:
             raise InvalidContent(f"secrets.json: {err.message}") from None
-        out[name] = check_value(name, value, limits)
+        try:
+            out[name] = check_value(name, value, limits)
+        except InvalidInput as err:  # in a file it is the content that is wrong
+            raise InvalidContent(f"secrets.json: {err.message}") from None
     return out
