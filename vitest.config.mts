@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/__tests__/**/*.spec.ts'],
+    environment: 'node',
+    restoreMocks: true
+  }
+});
