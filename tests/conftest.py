@@ -21,3 +21,69 @@ def backend(tmp_path, master_key):
         yield b
     finally:
         b.close()
+
+
+# ----- a real Jupyter server with the extension (tests/test_api*, test_executions*, notebooks) -----
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def dx_data_dir(tmp_path):
+    path = tmp_path / "dx-data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def dx_config() -> dict:
+    """Extra `DXJupyter` traits for one test; override or update it in a test module."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(dx_data_dir, dx_config):
+    return {
+        "ServerApp": {"jpserver_extensions": {"dx_jupyter": True}},
+        "DXJupyter": {"data_dir": str(dx_data_dir), **dx_config},
+    }
+
+
+@pytest.fixture
+def dx_core(jp_serverapp):
+    """The running extension's core (backend, executions service, executor)."""
+    return jp_serverapp.web_app.settings["dx"]
+
+
+@pytest.fixture
+def dx_api(jp_fetch, jp_serverapp):
+    """`await dx_api("projects", method="POST", body={...})`: JSON in, (status, JSON) out.
+
+    Errors do not raise: the status and the error body come back for the test to check.
+    """
+    import json
+
+    from tornado.httpclient import HTTPClientError
+
+    async def call(path, method="GET", body=None, raw=None, headers=None, params=None):
+        kwargs = {"method": method, "headers": headers or {}}
+        if params:
+            kwargs["params"] = params
+        if raw is not None:
+            kwargs["body"] = raw
+        elif body is not None:
+            kwargs["body"] = json.dumps(body)
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = b""
+            kwargs["allow_nonstandard_methods"] = True
+        try:
+            resp = await jp_fetch("dx", "api", *path.split("/"), **kwargs)
+        except HTTPClientError as err:
+            payload = err.response.body if err.response is not None else b""
+            return err.code, json.loads(payload) if payload else None
+        text = resp.body.decode()
+        try:
+            return resp.code, json.loads(text) if text else None
+        except json.JSONDecodeError:
+            return resp.code, text
+
+    return call

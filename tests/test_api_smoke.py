@@ -1,0 +1,13 @@
+"""The extension loads in a real Jupyter server and answers under /dx/api."""
+
+
+async def test_extension_answers_an_empty_project_list(dx_api):
+    status, body = await dx_api("projects")
+    assert (status, body) == (200, {"projects": []})
+
+
+async def test_created_project_is_listed(dx_api):
+    status, created = await dx_api("projects", "POST", {"name": "demo"})
+    assert status == 201 and created["name"] == "demo" and created["id"]
+    _, listing = await dx_api("projects")
+    assert [p["name"] for p in listing["projects"]] == ["demo"]
