@@ -73,17 +73,32 @@ class EnvOrFileMasterKeyProvider(MasterKeyProvider):
             raise MasterKeyError(f"no master key: set ${MASTER_KEY_ENV} or a key file path")
         return self._read_or_create(Path(self.key_file))
 
+    def _read(self, path: Path) -> bytes:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            self.log.warning("master key file %s is readable by others (mode %o)", path, mode)
+        return decode_key(path.read_text(), f"master key file {path}")
+
     def _read_or_create(self, path: Path) -> bytes:
         if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                self.log.warning("master key file %s is readable by others (mode %o)", path, mode)
-            return decode_key(path.read_text(), f"master key file {path}")
+            return self._read(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         key = AESGCM.generate_key(bit_length=256)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(encode_key(key) + "\n")
+        # Written whole to a private temporary file, then linked into place: two first starts
+        # at once (server and CLI) agree on one key, and nobody reads a half-written file.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(encode_key(key) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return self._read(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         self.log.info("created a new master key file %s (mode 0600); back it up", path)
         return key
 
