@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from ..keyring import Keyring, open_sealed, seal, secret_aad
 from ..store import Store
@@ -25,6 +26,16 @@ def verify_master_key(store: Store, keyring: Keyring) -> None:
             keyring.verify_check(row.value)
 
 
+def check_master_key_in(session: Session, keyring: Keyring) -> None:
+    """Inside a write: refuse a master key that a rotation (maybe by another process) retired.
+
+    The check row is locked, so this serializes with `rotate_master_key`.
+    """
+    row = session.get(Meta, CHECK_KEY, with_for_update=True)
+    if row is not None:
+        keyring.verify_check(row.value)
+
+
 def record_master_key(store: Store, keyring: Keyring) -> None:
     with store.write() as session:
         if session.get(Meta, CHECK_KEY) is None:
@@ -34,7 +45,7 @@ def record_master_key(store: Store, keyring: Keyring) -> None:
 def rotate_master_key(store: Store, old: Keyring, new: Keyring) -> int:
     """Re-wrap every data key under a new master key; returns how many were re-wrapped."""
     with store.write() as session:
-        old.verify_check(session.get(Meta, CHECK_KEY).value)
+        check_master_key_in(session, old)
         rows = session.scalars(select(DataKey).with_for_update()).all()
         for row in rows:
             key = old.unwrap(row.wrapped_key, row.scope, row.owner_id)

@@ -17,6 +17,7 @@ from ..scopes import SCOPES, normalize_scope
 from ..secrets_file import Limits, check_value, parse
 from ..store import Store
 from ..store.models import DataKey, Secret, utcnow
+from .keys import check_master_key_in
 from .serialize import iso
 from .owners import Owner, chain_for_names, chain_for_package, owner_for
 
@@ -93,6 +94,9 @@ class SecretsService:
         )
         row = session.scalar(query)
         if row is None:
+            # A process still holding a master key rotated away elsewhere must not wrap a new
+            # data key under it: that key would be unreadable once restarted with the new one.
+            check_master_key_in(session, self.keyring)
             key = self.keyring.new_data_key()
             try:
                 with session.begin_nested():
