@@ -75,6 +75,12 @@ class PackagesService:
             ) from None
         return source
 
+    def _sources(self, scripts: Sequence[Upload]) -> list[tuple[str, str]]:
+        sources = [(u.filename, self._script_source(u)) for u in scripts]
+        if len({n for n, _ in sources}) != len(sources):
+            raise InvalidInput("two scripts have the same file name")
+        return sources
+
     @staticmethod
     def _split(
         scripts: Sequence[Upload], secrets: Optional[Upload], config: Any
@@ -104,9 +110,7 @@ class PackagesService:
         if not isinstance(description, str):
             raise InvalidInput("package description must be a string")
         scripts, secrets, config = self._split(scripts, secrets, config)
-        sources = [(u.filename, self._script_source(u)) for u in scripts]
-        if len({n for n, _ in sources}) != len(sources):
-            raise InvalidInput("two scripts have the same file name")
+        sources = self._sources(scripts)
         config_dict = parse_config(config) if config is not None else {}
         try:
             with self.store.write() as session:
@@ -164,7 +168,7 @@ class PackagesService:
         if description is not None and not isinstance(description, str):
             raise InvalidInput("package description must be a string")
         config_dict = parse_config(config) if config is not None else None
-        sources = [(u.filename, self._script_source(u)) for u in scripts]
+        sources = self._sources(scripts)
         with self.store.write() as session:
             pkg = get_package(session, project, package)
             if description is not None:
