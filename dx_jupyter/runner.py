@@ -54,6 +54,39 @@ class StepResult:
     message: str = ""
 
 
+class StepProcess(Protocol):
+    """What a runner needs of a step's process (`subprocess.Popen` has it)."""
+
+    pid: int
+    stdout: Any
+    returncode: Optional[int]
+
+    def wait(self, timeout: Optional[float] = None) -> int: ...
+
+
+class Launcher(Protocol):
+    def launch(self, script: str, cwd: str, env: dict[str, str], payload_fd: int) -> StepProcess: ...
+
+
+class SubprocessLauncher:
+    """A fresh interpreter per step: `python -m ferris_ef.launch --payload-fd N script.py`."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+
+    def launch(self, script: str, cwd: str, env: dict[str, str], payload_fd: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [self.python, "-m", "ferris_ef.launch", "--payload-fd", str(payload_fd), script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(payload_fd,),
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+
+
 class RunReporter(Protocol):
     """Where a runner reports progress: the store locally, a channel back for remote workers."""
 
@@ -112,11 +145,15 @@ def _write_all(fd: int, data: bytes) -> None:
         os.close(fd)
 
 
-def kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: "StepProcess") -> None:
+    """Kill the step's whole process group (it leads its own session)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        pass
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _now() -> datetime:
@@ -126,21 +163,33 @@ def _now() -> datetime:
 class Runner:
     """Runs one opened event. `cancel()` may be called from another thread."""
 
-    def __init__(self, payload: RunPayload, reporter: RunReporter, settings: RunSettings) -> None:
+    def __init__(
+        self,
+        payload: RunPayload,
+        reporter: RunReporter,
+        settings: RunSettings,
+        launcher: Optional[Launcher] = None,
+    ) -> None:
         self.payload = payload
+        self.launcher = launcher or SubprocessLauncher(settings.python)
         self.reporter = reporter
         self.settings = settings
         self._cancelled = threading.Event()
-        self._proc: Optional[subprocess.Popen] = None
+        self._proc: Optional[StepProcess] = None
         self._lock = threading.Lock()
         values = merge_scopes(payload.secrets).values() if settings.redact else ()
         self._redactor = Redactor(values, settings.redact_min_length)
 
     @classmethod
     def from_event(
-        cls, event: dict[str, Any], executor_key: bytes, reporter: RunReporter, settings: RunSettings
+        cls,
+        event: dict[str, Any],
+        executor_key: bytes,
+        reporter: RunReporter,
+        settings: RunSettings,
+        launcher: Optional[Launcher] = None,
     ) -> "Runner":
-        return cls(open_run_event(event, executor_key), reporter, settings)
+        return cls(open_run_event(event, executor_key), reporter, settings, launcher)
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -179,19 +228,10 @@ class Runner:
                 return FAILED, result.message
         return COMPLETED, ""
 
-    def _spawn(self, workdir: Path, path: Path) -> tuple[subprocess.Popen, int]:
+    def _spawn(self, workdir: Path, path: Path) -> tuple[StepProcess, int]:
         read_fd, write_fd = os.pipe()
         try:
-            proc = subprocess.Popen(
-                [self.settings.python, "-m", "ferris_ef.launch", "--payload-fd", str(read_fd), str(path)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(read_fd,),
-                cwd=workdir,
-                env=step_environment(),
-                start_new_session=True,
-            )
+            proc = self.launcher.launch(str(path), str(workdir), step_environment(), read_fd)
         except BaseException:
             os.close(write_fd)
             raise
