@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -360,19 +359,11 @@ def test_without_an_api_address_writes_say_so(tmp_path: Path) -> None:
     assert "started without the DX server's address or token" in done.stderr
 
 
-def test_a_step_starts_quickly(tmp_path: Path) -> None:
-    """Guard against heavy imports creeping into the launcher: a step costs little over bare python."""
-    script = tmp_path / "bare.py"
-    script.write_text("print('a')\nprint('b')\n")
-
-    def best(run: Any) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    bare = best(lambda: subprocess.run([sys.executable, str(script)], check=True, capture_output=True))
-    step = best(lambda: run_step(tmp_path, "print('a')\nprint('b')\n"))
-    assert step < bare + 0.1, (bare, step)
+def test_the_launcher_imports_nothing_heavy_before_the_script_runs(tmp_path: Path) -> None:
+    """A step should cost little more than bare `python script.py`: HTTP and logging load on use only."""
+    source = ("import sys\n"
+              "heavy = ('urllib.request', 'http.client', 'logging', 'argparse', 'sqlalchemy', 'tornado',\n"
+              "         'jupyter_server', 'dx_jupyter', 'ferris_ef.backends.local', 'ferris_ef.backends.store')\n"
+              "print(sorted(m for m in heavy if m in sys.modules))\n")
+    done = run_step(tmp_path, source)
+    assert done.stdout.strip() == "[]", done.stderr
