@@ -124,7 +124,11 @@ class SecretsService:
 
     def _data_keys(self, session: Session, owners: Iterable[Owner]) -> dict[tuple[str, str], bytes]:
         wanted = {(o.scope, o.id) for o in owners}
-        rows = session.scalars(select(DataKey).where(DataKey.owner_id.in_({o for _, o in wanted})))
+        rows = session.scalars(
+            select(DataKey).where(
+                DataKey.scope.in_({s for s, _ in wanted}), DataKey.owner_id.in_({o for _, o in wanted})
+            )
+        )
         return {
             (r.scope, r.owner_id): self.keyring.unwrap(r.wrapped_key, r.scope, r.owner_id)
             for r in rows
@@ -242,7 +246,13 @@ class SecretsService:
         rows = {
             (r.scope, r.owner_id): r
             for r in session.scalars(
-                select(Secret).where(Secret.name == name, Secret.owner_id.in_([o.id for o in chain]))
+                # scope, owner_id and name together match the (scope, owner_id, name) unique index;
+                # without the scope term SQLite scans the whole table on every lookup.
+                select(Secret).where(
+                    Secret.scope.in_({o.scope for o in chain}),
+                    Secret.owner_id.in_([o.id for o in chain]),
+                    Secret.name == name,
+                )
             )
         }
         for owner in chain:
