@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,6 @@ from typing import Any, Callable, Optional, Protocol
 
 from .redaction import DEFAULT_MIN_LENGTH, Redactor
 from .run_events import RunPayload, open_run_event
-from .services.secrets import merge_scopes
 
 # Never inherited by a script: keys and tokens of the server process.
 _SCRUBBED_ENV = ("DX_MASTER_KEY", "DX_EXECUTOR_KEY", "DX_KERNEL_TOKEN", "JUPYTER_TOKEN", "JPY_API_TOKEN")
@@ -111,27 +111,51 @@ def step_environment() -> dict[str, str]:
 
 
 class _Capture(threading.Thread):
-    """Drains a process's merged stdout/stderr, keeping at most `limit` bytes."""
+    """Drains a process's merged stdout/stderr, keeping at most `limit + slack` bytes.
 
-    def __init__(self, stream: Any, limit: int) -> None:
+    The `slack` bytes past the limit are kept only so that a secret value straddling the limit
+    can be masked whole; `truncated` says whether more than `limit` bytes came.
+    """
+
+    def __init__(self, stream: Any, limit: int, slack: int = 0) -> None:
         super().__init__(daemon=True)
         self.stream, self.limit = stream, limit
+        self.keep = limit + max(0, slack)
         self.chunks: list[bytes] = []
         self.size = 0
-        self.truncated = False
+        self.total = 0
+        self._deadline: Optional[float] = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.limit
 
     def run(self) -> None:
         fd = self.stream.fileno()
-        while chunk := os.read(fd, 65536):
-            room = self.limit - self.size
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        while True:
+            deadline = self._deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                return  # a process outside the step's group still holds the pipe
+            if not poller.poll(100):
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            self.total += len(chunk)
+            room = self.keep - self.size
             if room > 0:
                 self.chunks.append(chunk[:room])
                 self.size += min(len(chunk), room)
-            if len(chunk) > room:
-                self.truncated = True
 
-    def text(self) -> str:
-        return b"".join(self.chunks).decode("utf-8", errors="replace")
+    def finish(self, grace: float) -> None:
+        """Wait for the end of the output, at most `grace` seconds more; the thread has ended."""
+        self._deadline = time.monotonic() + grace
+        self.join()
+
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -156,6 +180,24 @@ def kill_group(proc: "StepProcess") -> None:
             pass
 
 
+def kill_leftovers(pgid: int) -> None:
+    """Kill what is left of a finished step's process group (background children).
+
+    Only the group: the step's own pid has been reaped and may belong to someone else now.
+    """
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _utf8_boundary(data: bytes, cut: int) -> int:
+    """`cut` moved back to the start of the UTF-8 character it falls in."""
+    while 0 < cut < len(data) and data[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return cut
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -177,7 +219,8 @@ class Runner:
         self._cancelled = threading.Event()
         self._proc: Optional[StepProcess] = None
         self._lock = threading.Lock()
-        values = merge_scopes(payload.secrets).values() if settings.redact else ()
+        # Every value in the payload, shadowed ones too: the script process holds them all.
+        values = [v for scope in payload.secrets.values() for v in scope.values()] if settings.redact else []
         self._redactor = Redactor(values, settings.redact_min_length)
 
     @classmethod
@@ -248,7 +291,7 @@ class Runner:
             kill_group(proc)
         data = json.dumps(self.payload.step_payload(number)).encode()
         threading.Thread(target=_write_all, args=(write_fd, data), daemon=True).start()
-        capture = _Capture(proc.stdout, self.settings.max_output_bytes)
+        capture = _Capture(proc.stdout, self.settings.max_output_bytes, self._redactor.longest_bytes)
         capture.start()
         timed_out = False
         try:
@@ -257,19 +300,30 @@ class Runner:
             timed_out = True
             kill_group(proc)
             proc.wait()
-        capture.join(timeout=5)
-        proc.stdout.close()
         with self._lock:
             self._proc = None
+        kill_leftovers(proc.pid)
+        capture.finish(grace=2.0)
+        proc.stdout.close()
         return self._result(number, path.name, proc.returncode, capture, timed_out, started, t0)
+
+    def _output(self, capture: _Capture) -> str:
+        """The step's output, masked, cut at the byte limit without cutting a value in two."""
+        data = capture.data()
+        if not capture.truncated:
+            return self._redactor.redact(data.decode("utf-8", errors="replace"))
+        cut = _utf8_boundary(data, capture.limit)
+        head = data[:cut].decode("utf-8", errors="replace")
+        text = head + data[cut:].decode("utf-8", errors="replace")
+        return self._redactor.redact_head(text, len(head)) + (
+            f"\n[output truncated at {self.settings.max_output_bytes} bytes]\n"
+        )
 
     def _result(
         self, number: int, name: str, code: int, capture: _Capture, timed_out: bool,
         started: datetime, t0: float,
     ) -> StepResult:
-        output = capture.text()
-        if capture.truncated:
-            output += f"\n[output truncated at {self.settings.max_output_bytes} bytes]\n"
+        output = self._output(capture)
         if timed_out:
             message = f"step {number} ({name}) timed out after {self.settings.step_timeout:g} s"
         elif self._cancelled.is_set():
@@ -279,12 +333,13 @@ class Runner:
         else:
             message = ""
         if message:
-            output += f"\n[{message}]\n" if output and not output.endswith("\n") else f"[{message}]\n"
+            note = f"\n[{message}]\n" if output and not output.endswith("\n") else f"[{message}]\n"
+            output += self._redactor.redact(note)
         return StepResult(
             number=number,
             status=COMPLETED if not message else FAILED,
             exit_code=code,
-            output=self._redactor.redact(output),
+            output=output,
             truncated=capture.truncated,
             redacted=bool(self._redactor),
             started_at=started,
