@@ -291,7 +291,8 @@ class Runner:
             kill_group(proc)
         data = json.dumps(self.payload.step_payload(number)).encode()
         threading.Thread(target=_write_all, args=(write_fd, data), daemon=True).start()
-        capture = _Capture(proc.stdout, self.settings.max_output_bytes, self._redactor.longest_bytes)
+        # slack: room to mask a value straddling the limit whole, and to see a character split by it
+        capture = _Capture(proc.stdout, self.settings.max_output_bytes, self._redactor.longest_bytes + 4)
         capture.start()
         timed_out = False
         try:
