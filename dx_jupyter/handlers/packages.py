@@ -18,6 +18,15 @@ def _json_scripts(raw: Any) -> list[Upload]:
     return [Upload(s["name"], s["content"].encode()) for s in raw]
 
 
+def _names(field: str, raw: Any) -> Any:
+    """A JSON list of script names, or None when absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise InvalidInput(f"{field} must be a list of script names")
+    return raw
+
+
 class PackageFormMixin(DXHandler):
     def is_multipart(self) -> bool:
         return self.request.headers.get("Content-Type", "").startswith("multipart/form-data")
@@ -35,6 +44,18 @@ class PackageFormMixin(DXHandler):
         values = self.request.body_arguments.get(field)
         return values[0].decode("utf-8", errors="replace") if values else default
 
+    def check_form(self, values: set[str], files: set[str]) -> None:
+        """Refuse form fields the route does not read: a misnamed file would be silently lost."""
+        misplaced = sorted(set(self.request.body_arguments) & files)
+        if misplaced:
+            raise InvalidInput(f"send {', '.join(misplaced)} as file(s), not as text fields")
+        unknown = sorted((set(self.request.body_arguments) - values) | (set(self.request.files) - files))
+        if unknown:
+            raise InvalidInput(
+                f"unknown form fields: {', '.join(unknown)}; "
+                f"send {', '.join(sorted(values))} and the files {', '.join(sorted(files))}"
+            )
+
 
 class PackagesHandler(PackageFormMixin):
     @api
@@ -45,6 +66,7 @@ class PackagesHandler(PackageFormMixin):
     @api
     async def post(self, project: str) -> None:
         if self.is_multipart():
+            self.check_form({"name", "description"}, {"scripts", "secrets", "config"})
             kwargs: dict[str, Any] = {
                 "name": self.form_value("name"),
                 "description": self.form_value("description", ""),
@@ -54,6 +76,12 @@ class PackagesHandler(PackageFormMixin):
             }
         else:
             body = self.json_object()
+            unknown = set(body) - {"name", "description", "scripts", "config"}
+            if unknown:
+                raise InvalidInput(
+                    f"unknown fields: {', '.join(sorted(unknown))}; a secrets.json goes in a "
+                    "multipart upload or to .../secrets"
+                )
             kwargs = {
                 "name": body.get("name"),
                 "description": body.get("description", ""),
@@ -74,6 +102,7 @@ class PackageHandler(PackageFormMixin):
     @api
     async def patch(self, project: str, package: str) -> None:
         if self.is_multipart():
+            self.check_form({"description"}, {"scripts", "config"})
             kwargs: dict[str, Any] = {"scripts": self.files("scripts"), "config": self.one_file("config")}
             description = self.form_value("description")
             if description is not None:
@@ -86,9 +115,9 @@ class PackageHandler(PackageFormMixin):
             kwargs = {
                 "description": body.get("description"),
                 "config": body.get("config"),
-                "script_order": body.get("script_order"),
+                "script_order": _names("script_order", body.get("script_order")),
                 "scripts": _json_scripts(body.get("scripts")),
-                "remove_scripts": body.get("remove_scripts") or [],
+                "remove_scripts": _names("remove_scripts", body.get("remove_scripts")) or [],
             }
         self.reply(await self.call(self.dx.backend.packages.update, project, package, **kwargs))
 
@@ -102,6 +131,6 @@ class ScriptHandler(DXHandler):
     @api
     async def get(self, project: str, package: str, script: str) -> None:
         source = await self.call(self.dx.backend.packages.script_source, project, package, script)
-        self.set_header("Content-Type", "text/x-python; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{script}"')
-        self.finish(source)
+        # APIHandler.finish sets the Content-Type (application/json unless told otherwise).
+        self.finish(source, set_content_type="text/x-python; charset=utf-8")

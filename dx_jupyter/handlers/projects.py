@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from ..errors import InvalidInput
 from .base import DXHandler, api
+
+PROJECT_FIELDS = {"name", "description"}
 
 
 class ProjectsHandler(DXHandler):
@@ -11,6 +14,11 @@ class ProjectsHandler(DXHandler):
     @api
     async def post(self) -> None:
         body = self.json_object()
+        unknown = set(body) - PROJECT_FIELDS
+        if unknown:
+            raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}; send name and description")
+        if "name" not in body:
+            raise InvalidInput('a project needs a "name"')
         project = await self.call(
             self.dx.backend.projects.create, body.get("name"), body.get("description", "")
         )
