@@ -219,8 +219,12 @@ class Runner:
         self._cancelled = threading.Event()
         self._proc: Optional[StepProcess] = None
         self._lock = threading.Lock()
-        # Every value in the payload, shadowed ones too: the script process holds them all.
-        values = [v for scope in payload.secrets.values() for v in scope.values()] if settings.redact else []
+        # Every value in the payload, shadowed ones too (the script process holds them all),
+        # and the execution's token.
+        values: list[Any] = []
+        if settings.redact:
+            values = [v for scope in payload.secrets.values() for v in scope.values()]
+            values += [payload.token] if payload.token else []
         self._redactor = Redactor(values, settings.redact_min_length)
 
     @classmethod
@@ -342,7 +346,7 @@ class Runner:
             exit_code=code,
             output=output,
             truncated=capture.truncated,
-            redacted=bool(self._redactor),
+            redacted=self.settings.redact,
             started_at=started,
             finished_at=_now(),
             duration=time.monotonic() - t0,

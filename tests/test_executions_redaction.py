@@ -85,9 +85,10 @@ async def test_values_in_a_failing_step_traceback_are_masked(dx_api):
     assert "RuntimeError: cannot log in with [REDACTED]" in text and PASS not in text
 
 
-async def test_result_of_a_package_without_secrets_is_not_marked_redacted(dx_api):
+async def test_result_is_marked_redacted_whenever_redaction_is_on(dx_api):
+    # even without secrets: the execution's token is masked too
     result = await run_printing(dx_api, "print('hello')\n", None)
-    assert result == {**result, "output": "hello\n", "redacted": False}
+    assert result == {**result, "output": "hello\n", "redacted": True}
 
 
 class TestTruncation:
