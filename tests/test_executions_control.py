@@ -141,6 +141,7 @@ class TestQueue:
         assert done["status"] == "cancelled"
         assert done["status_message"] == "cancelled before it started"
         assert [s["status"] for s in done["steps"]] == ["unprocessed"]
+        assert done["started_at"] is None and done["duration"] is None and done["finished_at"]
 
         assert (await dx_api(f"executions/{busy['id']}/cancel", "POST"))[0] == 202
         await wait_for(dx_api, busy["id"], timeout=20)

@@ -183,7 +183,6 @@ class ExecutionsService:
             now = utcnow()
             execution.status = status
             execution.status_message = message
-            execution.started_at = execution.started_at or now
             execution.finished_at = now
             execution.token_hash = None
             for step in execution.steps:
