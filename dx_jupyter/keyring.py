@@ -111,13 +111,28 @@ def secret_aad(scope: str, owner_id: str, name: str) -> bytes:
     return _aad("dx-secret-v1", scope, owner_id, name)
 
 
+def secret_aad_prefix(scope: str, owner_id: str) -> bytes:
+    """`secret_aad(scope, owner_id, name) == secret_aad_prefix(scope, owner_id) + name.encode()`."""
+    return _aad("dx-secret-v1", scope, owner_id, "")
+
+
 def data_key_aad(scope: str, owner_id: str) -> bytes:
     return _aad("dx-datakey-v1", scope, owner_id)
 
 
+class Sealer:
+    """`seal` under one key many times: the AES-GCM context is built once (bulk uploads)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return Sealer(key).seal(plaintext, aad)
 
 
 def open_sealed(key: bytes, blob: bytes, aad: bytes, what: str) -> bytes:

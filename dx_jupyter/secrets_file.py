@@ -33,9 +33,13 @@ def _reject_constant(token: str) -> Any:
     raise InvalidContent(f"{token} is not valid JSON; secret values must be standard JSON")
 
 
+# One encoder for every value: json.dumps with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_value(value: Any) -> bytes:
     """The canonical bytes of a value: what is encrypted and what the size limit counts."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -55,7 +59,7 @@ def check_value(name: str, value: Any, limits: Limits) -> bytes:
     if value is None:
         raise InvalidContent(f"secret {name!r} is null; give it a value or leave it out")
     # Deep values would hit the recursion limit when encoded or decoded later (500s on read).
-    if _too_deep(value, limits.max_depth):
+    if isinstance(value, (dict, list)) and _too_deep(value, limits.max_depth):
         raise InvalidContent(
             f"secret {name!r} is nested too deeply; the limit is {limits.max_depth} levels of arrays/objects"
         )

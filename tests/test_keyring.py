@@ -26,6 +26,7 @@ from dx_jupyter.services.keys import record_master_key, rotate_data_key, rotate_
 from dx_jupyter.services.owners import PLATFORM_OWNER, Owner
 from dx_jupyter.store import Store
 from dx_jupyter.store.database import MIGRATIONS_DIR
+from postgres import sql_rows
 
 VALUES = {"DB_NAME": "test_db", "DB_PASS": "supersecretpas$", "OBJ": {"k": ["v", 1]}}
 
@@ -395,20 +396,16 @@ def test_a_server_still_on_the_old_key_cannot_write_after_rotation(populated, ma
 # ----- data-key rotation -----
 def test_rotate_data_key_reencrypts_values_and_keeps_them(backend, tmp_path):
     _populate(backend)
-    db = tmp_path / "dx.db"
     pkg_id = backend.packages.get_id("proj", "pkg")
     owner = Owner("package", pkg_id, "package proj/pkg")
 
     def rows():
-        con = sqlite3.connect(db)
-        try:
-            return (
-                dict(con.execute("SELECT name, ciphertext FROM secrets WHERE owner_id = ?", (pkg_id,)).fetchall()),
-                con.execute("SELECT wrapped_key, generation FROM data_keys WHERE owner_id = ?", (pkg_id,)).fetchone(),
-                dict(con.execute("SELECT name, ciphertext FROM secrets WHERE owner_id != ?", (pkg_id,)).fetchall()),
-            )
-        finally:
-            con.close()
+        store, owner = backend.store, {"owner": pkg_id}
+        return (
+            dict(sql_rows(store, "SELECT name, ciphertext FROM secrets WHERE owner_id = :owner", **owner)),
+            sql_rows(store, "SELECT wrapped_key, generation FROM data_keys WHERE owner_id = :owner", **owner)[0],
+            dict(sql_rows(store, "SELECT name, ciphertext FROM secrets WHERE owner_id != :owner", **owner)),
+        )
 
     ct_before, (wrapped_before, gen_before), others_before = rows()
     assert rotate_data_key(backend.store, backend.keyring, owner) == len(VALUES)
@@ -436,3 +433,26 @@ def test_rotate_data_key_then_reopen_reads_everything(populated, master_key):
         assert _read_all(b) == EXPECTED
     finally:
         b.close()
+
+
+# ----- associated data -----
+@pytest.mark.parametrize("scope, owner_id, name", [
+    ("package", "0123456789abcdef0123456789abcdef", "DB_PASS"),
+    ("platform", "platform", "a.b-c_d"),
+    ("project", "p", "N" * 128),
+])
+def test_bulk_aad_prefix_gives_the_same_associated_data(scope, owner_id, name):
+    """Bulk uploads seal with `prefix + name`; reads open with `secret_aad`: they must agree."""
+    from dx_jupyter.keyring import Sealer, open_sealed, secret_aad, secret_aad_prefix
+
+    assert secret_aad_prefix(scope, owner_id) + name.encode() == secret_aad(scope, owner_id, name)
+    key = os.urandom(32)
+    blob = Sealer(key).seal(b'"v"', secret_aad_prefix(scope, owner_id) + name.encode())
+    assert open_sealed(key, blob, secret_aad(scope, owner_id, name), "x") == b'"v"'
+
+
+def test_aad_separates_scope_owner_and_name_unambiguously():
+    from dx_jupyter.keyring import secret_aad
+
+    assert secret_aad("package", "ab", "c") != secret_aad("package", "a", "bc")
+    assert secret_aad("project", "x", "y") != secret_aad("package", "x", "y")

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import names
 from ..errors import InvalidInput, NotFound
-from ..keyring import Keyring, open_sealed, seal, secret_aad
+from ..keyring import Keyring, Sealer, open_sealed, secret_aad, secret_aad_prefix
 from ..scopes import SCOPES, normalize_scope
 from ..secrets_file import Limits, check_value, parse
 from ..store import Store
@@ -23,6 +23,7 @@ from .owners import Owner, chain_for_names, chain_for_package, owner_for
 
 UPSERT = "upsert"
 REPLACE = "replace"
+WRITE_BATCH = 1000  # rows per executemany in an upload
 
 
 @dataclass(frozen=True)
@@ -150,23 +151,41 @@ class SecretsService:
         }
         now = utcnow()
         result = UploadResult(owner.scope)
-        inserts, updates = [], []
+        sealer = Sealer(key)
+        aad_prefix = secret_aad_prefix(owner.scope, owner.id)
+        # Core executemany (the ORM's per-row bookkeeping is not needed), in batches: holding
+        # 10,000 parameter dicts alive at once set off full garbage-collector passes.
+        table = Secret.__table__
+        insert_rows = insert(table)
+        update_rows = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(ciphertext=bindparam("blob"), version=bindparam("new_version"), updated_at=bindparam("now"))
+        )
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for name, encoded in values.items():
-            blob = seal(key, encoded, secret_aad(owner.scope, owner.id, name))
+            blob = sealer.seal(encoded, aad_prefix + name.encode())
             if name in existing:
                 row_id, version = existing[name]
-                updates.append({"id": row_id, "ciphertext": blob, "version": version + 1, "updated_at": now})
+                updates.append({"row_id": row_id, "blob": blob, "new_version": version + 1, "now": now})
                 result.updated.append(name)
+                if len(updates) >= WRITE_BATCH:
+                    session.execute(update_rows, updates)
+                    updates = []
             else:
                 inserts.append(
                     {"scope": owner.scope, "owner_id": owner.id, "name": name, "ciphertext": blob,
                      "version": 1, "created_at": now, "updated_at": now}
                 )
                 result.created.append(name)
+                if len(inserts) >= WRITE_BATCH:
+                    session.execute(insert_rows, inserts)
+                    inserts = []
         if inserts:
-            session.execute(insert(Secret), inserts)
+            session.execute(insert_rows, inserts)
         if updates:
-            session.execute(update(Secret), updates)
+            session.execute(update_rows, updates)
         if mode == REPLACE:
             gone = sorted(set(existing) - set(values))
             if gone:
@@ -191,8 +210,10 @@ class SecretsService:
         names.secret_name(name)
         encoded = check_value(name, value, self.limits)
         self._write_values(session, owner, {name: encoded}, UPSERT)
-        row = session.scalar(
-            select(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id, Secret.name == name)
+        row = session.scalar(  # the write above is Core: refresh a row the session may hold
+            select(Secret)
+            .where(Secret.scope == owner.scope, Secret.owner_id == owner.id, Secret.name == name)
+            .execution_options(populate_existing=True)
         )
         return _info(row)
 

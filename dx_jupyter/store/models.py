@@ -60,6 +60,24 @@ class UTCDateTime(TypeDecorator):
             value = value.replace(tzinfo=timezone.utc)
         return value
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """Remember the last conversion: the rows of a bulk write share one timestamp, and
+        converting it once per row was most of the cost of a 10,000-secret upload."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: list[tuple[Any, Any]] = [(None, None)]  # one tuple, replaced whole: thread-safe
+
+        def memo_process(value: Any) -> Any:
+            seen, out = last[0]
+            if value is seen and value is not None:  # datetimes are immutable
+                return out
+            out = process(value)
+            last[0] = (value, out)
+            return out
+
+        return memo_process
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
