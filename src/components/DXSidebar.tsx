@@ -8,7 +8,6 @@ import type { CommandRegistry } from '@lumino/commands';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { CommandIDs } from '../commands';
-import { dxIcon } from '../icons';
 import { DXModel } from '../model';
 import { DXTab, TABS } from '../state';
 import { DXContext, IDXContext, useDX, useModel } from './common';
@@ -136,7 +135,6 @@ function Sidebar(): JSX.Element {
   return (
     <div className="dx-Sidebar" data-testid="dx-sidebar">
       <header className="dx-Sidebar-header">
-        <dxIcon.react tag="span" className="dx-Sidebar-logo" aria-hidden="true" />
         <h2 className="dx-Sidebar-title">{trans.__('DX')}</h2>
         <span className="dx-Toolbar-spacer" />
         <ToolbarButtonComponent

@@ -216,7 +216,7 @@ export function ExecutionDetails(props: {
         execution && canCancel(execution) ? (
           <Button
             type="button"
-            className="jp-mod-warn dx-Button-withIcon"
+            className="jp-mod-styled jp-mod-warn dx-Button-withIcon"
             onClick={() => void onCancel()}
             disabled={cancelling}
             data-testid="dx-execution-cancel"

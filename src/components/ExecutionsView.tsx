@@ -111,7 +111,7 @@ function ExecutionList(props: { project: string; pkg: string }): JSX.Element {
         actions={
           <Button
             type="button"
-            className="jp-mod-accept dx-Button-withIcon"
+            className="jp-mod-styled jp-mod-accept dx-Button-withIcon"
             onClick={() => void onRun()}
             disabled={running}
             data-testid="dx-execution-run"
@@ -135,7 +135,9 @@ function ExecutionList(props: { project: string; pkg: string }): JSX.Element {
                 <th scope="col">{trans.__('Status')}</th>
                 <th scope="col">{trans.__('Created')}</th>
                 <th scope="col">{trans.__('Duration')}</th>
-                <th scope="col">{trans.__('Trigger')}</th>
+                <th scope="col" className="dx-Col-optional">
+                  {trans.__('Trigger')}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -160,10 +162,10 @@ function ExecutionList(props: { project: string; pkg: string }): JSX.Element {
                     </button>
                   </td>
                   <td>
-                    <TimeAgo value={e.created_at} />
+                    <TimeAgo value={e.created_at} style="narrow" />
                   </td>
-                  <td>{formatDuration(e.duration)}</td>
-                  <td>{e.trigger}</td>
+                  <td className="dx-Nowrap">{formatDuration(e.duration)}</td>
+                  <td className="dx-Col-optional">{e.trigger}</td>
                 </tr>
               ))}
             </tbody>

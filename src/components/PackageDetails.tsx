@@ -67,7 +67,7 @@ function ScriptsTable(props: { pkg: IPackage }): JSX.Element {
             <td className="dx-Mono" title={script.updated_at}>
               {script.name}
             </td>
-            <td>{formatSize(script.size)}</td>
+            <td className="dx-Nowrap">{formatSize(script.size)}</td>
             <td className="dx-Table-actions">
               <Button
                 type="button"
@@ -173,7 +173,7 @@ export function PackageDetails(props: { project: string; pkg: string }): JSX.Ele
         <span className="dx-Toolbar-spacer" />
         <Button
           type="button"
-          className="jp-mod-accept dx-Button-withIcon"
+          className="jp-mod-styled jp-mod-accept dx-Button-withIcon"
           onClick={() => void onRun()}
           disabled={running || !data}
           data-testid="dx-package-run"
@@ -236,7 +236,7 @@ export function PackageDetails(props: { project: string; pkg: string }): JSX.Ele
           <div className="dx-DangerZone">
             <Button
               type="button"
-              className="jp-mod-warn dx-Button-withIcon"
+              className="jp-mod-styled jp-mod-warn dx-Button-withIcon"
               onClick={() => void onDelete()}
               data-testid="dx-package-delete"
             >

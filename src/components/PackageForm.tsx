@@ -125,26 +125,28 @@ export function PackageForm(props: { project: string }): JSX.Element {
             <ol className="dx-ScriptSlots">
               {slots.map((slot, index) => (
                 <li key={slot.key} className="dx-ScriptSlot" data-testid="dx-package-script-slot">
-                  <input
-                    type="file"
-                    accept=".py,text/x-python,.json,application/json"
-                    className="dx-FileInput"
-                    aria-label={trans.__('Script %1', index + 1)}
-                    onChange={e => setSlotFile(slot.key, firstFile(e))}
-                    data-testid="dx-package-script-input"
-                  />
-                  <Button
-                    type="button"
-                    minimal
-                    small
-                    className="dx-IconButton"
-                    onClick={() => removeSlot(slot.key)}
-                    aria-label={trans.__('Remove script %1', index + 1)}
-                    title={trans.__('Remove this script')}
-                    data-testid="dx-package-remove-script"
-                  >
-                    <closeIcon.react tag="span" aria-hidden="true" />
-                  </Button>
+                  <div className="dx-ScriptSlot-row">
+                    <input
+                      type="file"
+                      accept=".py,text/x-python,.json,application/json"
+                      className="dx-FileInput"
+                      aria-label={trans.__('Script %1', index + 1)}
+                      onChange={e => setSlotFile(slot.key, firstFile(e))}
+                      data-testid="dx-package-script-input"
+                    />
+                    <Button
+                      type="button"
+                      minimal
+                      small
+                      className="dx-IconButton"
+                      onClick={() => removeSlot(slot.key)}
+                      aria-label={trans.__('Remove script %1', index + 1)}
+                      title={trans.__('Remove this script')}
+                      data-testid="dx-package-remove-script"
+                    >
+                      <closeIcon.react tag="span" aria-hidden="true" />
+                    </Button>
+                  </div>
                 </li>
               ))}
             </ol>
@@ -188,7 +190,7 @@ export function PackageForm(props: { project: string }): JSX.Element {
           <div className="dx-Form-actions">
             <Button
               type="button"
-              className="jp-mod-reject"
+              className="jp-mod-styled jp-mod-reject"
               onClick={() => model.showPackageList()}
               disabled={busy}
               data-testid="dx-package-cancel"
@@ -197,7 +199,7 @@ export function PackageForm(props: { project: string }): JSX.Element {
             </Button>
             <Button
               type="submit"
-              className="jp-mod-accept"
+              className="jp-mod-styled jp-mod-accept"
               disabled={busy || !name.trim()}
               data-testid="dx-package-save"
             >

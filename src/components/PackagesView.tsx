@@ -76,7 +76,7 @@ function PackageList(props: { project: string }): JSX.Element {
           data-testid="dx-package-search"
         />
         <Button
-          className="jp-mod-accept dx-Button-withIcon"
+          className="jp-mod-styled jp-mod-accept dx-Button-withIcon"
           onClick={() => model.showAddPackage()}
           data-testid="dx-package-add"
           title={trans.__('Add a package to %1', props.project)}

@@ -65,7 +65,7 @@ export function NewProjectForm(): JSX.Element {
       <div className="dx-Form-actions">
         <Button
           type="submit"
-          className="jp-mod-accept"
+          className="jp-mod-styled jp-mod-accept"
           disabled={busy || !name.trim()}
           data-testid="dx-project-create"
         >

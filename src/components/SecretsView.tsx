@@ -93,7 +93,7 @@ function UploadForm(props: {
         </label>
         <Button
           type="submit"
-          className="jp-mod-accept dx-Button-withIcon"
+          className="jp-mod-styled jp-mod-accept dx-Button-withIcon"
           disabled={!file || busy}
           data-testid={`dx-secrets-upload-${name}`}
         >
@@ -176,7 +176,7 @@ export function SecretsPanel(props: {
                 </td>
                 <td>{s.version}</td>
                 <td>
-                  <TimeAgo value={s.updated_at} />
+                  <TimeAgo value={s.updated_at} style="narrow" />
                 </td>
                 {props.editable && (
                   <td className="dx-Table-actions">

@@ -166,13 +166,17 @@ export function StatusBadge(props: { status: string; testId?: string }): JSX.Ele
 }
 
 /** A time shown the human way, with the exact time as a tooltip. */
-export function TimeAgo(props: { value: string | null | undefined }): JSX.Element {
+export function TimeAgo(props: {
+  value: string | null | undefined;
+  /** `narrow` ("8 sec. ago") fits table cells. */
+  style?: 'long' | 'short' | 'narrow';
+}): JSX.Element {
   if (!props.value) {
     return <span className="dx-Time">–</span>;
   }
   return (
     <time className="dx-Time" dateTime={props.value} title={Time.format(props.value)}>
-      {Time.formatHuman(props.value)}
+      {Time.formatHuman(props.value, props.style ?? 'long')}
     </time>
   );
 }
