@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
@@ -12,6 +13,7 @@ from .identities import identify
 from .services.executions import ExecutionsService
 
 T = TypeVar("T")
+log = logging.getLogger("dx_jupyter")
 
 
 class DXCore:
@@ -38,7 +40,17 @@ class DXCore:
         info, event = await self.run_blocking(
             functools.partial(self.executions.create, project, package, params, api_url=self.api_url)
         )
-        await self.run_blocking(functools.partial(self.executor.submit, event))
+        try:
+            await self.run_blocking(functools.partial(self.executor.submit, event))
+        except Exception as err:  # recorded, not left pending until the next restart
+            log.exception("execution %s: the executor did not take the run", info["id"])
+            await self.run_blocking(
+                functools.partial(
+                    self.executions.run_finished, info["id"], "failed",
+                    f"the executor did not take the run: {type(err).__name__}: {err}",
+                )
+            )
+            return await self.run_blocking(functools.partial(self.executions.get, info["id"]))
         return info
 
     async def cancel_execution(self, execution_id: str) -> dict[str, Any]:

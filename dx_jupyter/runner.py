@@ -217,6 +217,7 @@ class Runner:
         self.reporter = reporter
         self.settings = settings
         self._cancelled = threading.Event()
+        self._stop_reason: Optional[str] = None
         self._proc: Optional[StepProcess] = None
         self._lock = threading.Lock()
         # Every value in the payload, shadowed ones too (the script process holds them all),
@@ -238,17 +239,30 @@ class Runner:
     ) -> "Runner":
         return cls(open_run_event(event, executor_key), reporter, settings, launcher)
 
-    def cancel(self) -> None:
+    def cancel(self, reason: Optional[str] = None) -> None:
+        """Stop the run: kill the running step's process group, skip the steps after it.
+
+        Without a `reason` the run ends `cancelled` (a user asked). With one, e.g. "the server
+        stopped", it ends `failed` with a message that starts with the reason.
+        """
+        if reason and not self._cancelled.is_set():
+            self._stop_reason = reason
         self._cancelled.set()
         with self._lock:
             if self._proc is not None:
                 kill_group(self._proc)
 
+    def _stopped(self, where: str) -> tuple[str, str]:
+        if self._stop_reason:
+            return FAILED, f"{self._stop_reason} {where}"
+        return CANCELLED, f"cancelled {where}"
+
     def run(self) -> str:
         eid = self.payload.execution_id
         if self._cancelled.is_set():
-            self.reporter.run_finished(eid, CANCELLED, "cancelled before it started")
-            return CANCELLED
+            status, message = self._stopped("before it started")
+            self.reporter.run_finished(eid, status, message)
+            return status
         self.reporter.run_started(eid)
         workdir = Path(tempfile.mkdtemp(prefix="dx-exec-"))
         try:
@@ -265,12 +279,12 @@ class Runner:
             (workdir / script.name).write_text(script.source, encoding="utf-8")
         for script in self.payload.scripts:
             if self._cancelled.is_set():
-                return CANCELLED, f"cancelled before step {script.number} ({script.name})"
+                return self._stopped(f"before step {script.number} ({script.name})")
             self.reporter.step_started(self.payload.execution_id, script.number)
             result = self._run_step(workdir, script.number, workdir / script.name)
             self.reporter.step_finished(self.payload.execution_id, result)
             if self._cancelled.is_set():
-                return CANCELLED, f"cancelled during step {script.number} ({script.name})"
+                return self._stopped(f"during step {script.number} ({script.name})")
             if result.status != COMPLETED:
                 return FAILED, result.message
         return COMPLETED, ""
@@ -332,7 +346,9 @@ class Runner:
         if timed_out:
             message = f"step {number} ({name}) timed out after {self.settings.step_timeout:g} s"
         elif self._cancelled.is_set():
-            message = f"step {number} ({name}) was cancelled"
+            message = f"step {number} ({name}) was " + (
+                f"stopped: {self._stop_reason}" if self._stop_reason else "cancelled"
+            )
         elif code != 0:
             message = f"step {number} ({name}) exited with code {code}"
         else:

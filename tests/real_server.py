@@ -27,9 +27,11 @@ def free_port() -> int:
 
 
 class RealServer:
-    def __init__(self, home: Path, data_dir: Path, master_key: str, dx: Optional[dict] = None) -> None:
+    def __init__(self, home: Path, data_dir: Path, master_key: str, dx: Optional[dict] = None,
+                 config: Optional[dict] = None) -> None:
         self.home, self.data_dir, self.master_key = home, data_dir, master_key
         self.dx = dx or {}
+        self.config = config or {}
         self.token = uuid.uuid4().hex
         self.port = 0
         self.proc: Optional[subprocess.Popen] = None
@@ -51,6 +53,7 @@ class RealServer:
                           "root_dir": str(self.home / "root")},
             "IdentityProvider": {"token": self.token},
             "DXJupyter": {"data_dir": str(self.data_dir), **self.dx},
+            **self.config,
         }))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
         env.update(

@@ -208,3 +208,16 @@ class TestOutputCap:
         done = await run(dx_api)
         result = await output(dx_api, done["id"])
         assert result["output"] == "a" * 99 + "\n[output truncated at 100 bytes]\n"
+
+
+async def test_a_run_the_executor_refuses_is_recorded_failed_not_left_pending(dx_api, dx_core, monkeypatch):
+    def refuse(event):
+        raise RuntimeError("no workers")
+
+    monkeypatch.setattr(dx_core.executor, "submit", refuse)
+    await make_package(dx_api, {"s.py": "print('x')\n"})
+    status, execution = await dx_api("projects/demo/packages/pkg/executions", "POST")
+    assert status == 201, execution
+    assert execution["status"] == "failed"
+    assert execution["status_message"] == "the executor did not take the run: RuntimeError: no workers"
+    assert [s["status"] for s in execution["steps"]] == ["unprocessed"]

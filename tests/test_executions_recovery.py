@@ -177,3 +177,62 @@ class TestCrash:
                     os.killpg(step_pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+class TestCleanStop:
+    """A server stopped with SIGTERM while one execution runs and another waits for a slot."""
+
+    async def test_stopping_the_server_fails_running_and_queued_executions_and_kills_the_step(self, tmp_path):
+        import time
+
+        from real_server import RealServer
+
+        pid_file = tmp_path / "pid"
+        data_dir = tmp_path / "dx-data"
+        server = RealServer(tmp_path / "one", data_dir, MASTER_KEY,
+                            config={"LocalExecutor": {"max_concurrent": 1}}).start()
+        try:
+            assert server.call("POST", "projects", {"name": "demo"})[0] == 201
+            assert server.call("POST", "projects/demo/packages", {"name": "pkg", "scripts": [
+                {"name": "long.py", "content": (
+                    "import os, time\nfrom ferris_ef import get_param\n"
+                    "if get_param('pid_file'):\n"
+                    "    open(get_param('pid_file'), 'w').write(f'{os.getpid()}\\n')\n"
+                    "    time.sleep(120)\n")},
+            ]})[0] == 201
+            _, running = server.call("POST", "projects/demo/packages/pkg/executions",
+                                     {"params": {"pid_file": str(pid_file)}})
+            _, queued = server.call("POST", "projects/demo/packages/pkg/executions")
+            deadline = time.monotonic() + 30
+            while not (pid_file.exists() and pid_file.read_text().endswith("\n")):
+                assert time.monotonic() < deadline, "the step did not start"
+                time.sleep(0.05)
+            step_pid = int(pid_file.read_text())
+            server.stop()
+            assert server.proc.returncode is not None
+            assert not os.path.exists(f"/proc/{step_pid}") or _zombie(step_pid), "the step outlived its server"
+        finally:
+            server.kill()
+
+        second = RealServer(tmp_path / "two", data_dir, MASTER_KEY).start()
+        try:
+            _, was_running = second.call("GET", f"executions/{running['id']}")
+            _, was_queued = second.call("GET", f"executions/{queued['id']}")
+        finally:
+            second.stop()
+        assert was_running["status"] == "failed"
+        assert "server stopped" in was_running["status_message"] and "long.py" in was_running["status_message"]
+        assert [s["status"] for s in was_running["steps"]] == ["failed"]
+        assert was_queued["status"] == "failed"
+        assert "server stopped" in was_queued["status_message"]
+        assert was_queued["started_at"] is None
+        assert [s["status"] for s in was_queued["steps"]] == ["unprocessed"]
+        assert "marked failed after restart" not in second.log.read_text()  # nothing was left over
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True

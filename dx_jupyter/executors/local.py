@@ -8,8 +8,11 @@ from typing import Any
 from traitlets import Enum, Int, List, Unicode
 
 from ..forkserver import ForkServer
-from ..runner import CANCELLED, Launcher, Runner, SubprocessLauncher, step_environment
+from ..runner import CANCELLED, FAILED, Launcher, Runner, SubprocessLauncher, step_environment
 from .base import Executor
+
+
+SHUTDOWN_REASON = "the server stopped"
 
 
 class LocalExecutor(Executor):
@@ -75,10 +78,17 @@ class LocalExecutor(Executor):
         return True
 
     def shutdown(self) -> None:
+        """End every run now: running steps are killed, queued runs never start; all end
+        `failed` with a message that says the server stopped (not `cancelled`: nobody asked)."""
         with self._lock:
-            runners = list(self._runners.values())
-        for runner in runners:
-            runner.cancel()
+            held = [(eid, runner, self._futures.get(eid)) for eid, runner in self._runners.items()]
+        for eid, runner, future in held:
+            runner.cancel(reason=SHUTDOWN_REASON)
+            if future is not None and future.cancel():
+                try:
+                    self.reporter.run_finished(eid, FAILED, f"{SHUTDOWN_REASON} before it started")
+                except Exception:  # the next start's recovery will mark it
+                    self.log.exception("execution %s: could not record the shutdown", eid)
         self._pool.shutdown(wait=True, cancel_futures=True)
         if isinstance(self._launcher, ForkServer):
             self._launcher.close()
