@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import names
-from ..errors import InvalidInput, NotFound
+from ..errors import IntegrityFailure, InvalidInput, NotFound
 from ..keyring import Keyring, Sealer, open_sealed, secret_aad, secret_aad_prefix
 from ..scopes import SCOPES, normalize_scope
 from ..secrets_file import Limits, check_value, parse
@@ -279,7 +279,11 @@ class SecretsService:
         for owner in chain:
             row = rows.get((owner.scope, owner.id))
             if row is not None:
-                return self._decrypt(self._data_keys(session, [owner]), row)
+                try:
+                    keys = self._data_keys(session, [owner])
+                except IntegrityFailure as err:  # say which secret could not be read
+                    raise IntegrityFailure(f"secret {name!r} ({owner.scope} scope): {err.message}") from None
+                return self._decrypt(keys, row)
         return None
 
     def resolve(self, name: str, project: Optional[str] = None, package: Optional[str] = None) -> Any:
