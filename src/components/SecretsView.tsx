@@ -159,7 +159,9 @@ export function SecretsPanel(props: {
           <thead>
             <tr>
               <th scope="col">{trans.__('Name')}</th>
-              <th scope="col">{trans.__('Version')}</th>
+              <th scope="col" className="dx-Col-optional">
+                {trans.__('Version')}
+              </th>
               <th scope="col">{trans.__('Updated')}</th>
               {props.editable && (
                 <th scope="col">
@@ -171,10 +173,10 @@ export function SecretsPanel(props: {
           <tbody>
             {list.map(s => (
               <tr key={s.name} data-testid="dx-secret-row" data-name={s.name} data-scope={name}>
-                <td className="dx-Mono" data-testid="dx-secret-name">
+                <td className="dx-Mono" data-testid="dx-secret-name" title={s.name}>
                   {s.name}
                 </td>
-                <td>{s.version}</td>
+                <td className="dx-Col-optional">{s.version}</td>
                 <td>
                   <TimeAgo value={s.updated_at} style="narrow" />
                 </td>

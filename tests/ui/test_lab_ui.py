@@ -367,8 +367,21 @@ def test_project_and_platform_secrets(lab_page, lab_server, screenshot_dir):
     )
     platform_panel.locator(tid("dx-secrets-upload-platform")).click()
     platform_panel.locator(f'{tid("dx-secret-row")}[data-name="PLATFORM_TOKEN"]').wait_for()
+    # The palette command "Upload Platform Secrets…" opens a file chooser and uploads.
+    with page.expect_file_chooser() as chooser_info:
+        run_from_palette(page, "Upload Platform Secrets", "Upload Platform Secrets…")
+    chooser_info.value.set_files(
+        file_payload("vault.json", json.dumps({"SMTP_PASSWORD": "smtp-777-value"}), "application/json")
+    )
+    sidebar = open_dx(page)
+    platform_panel = sidebar.locator(tid("dx-secrets-platform"))
+    platform_panel.locator(f'{tid("dx-secret-row")}[data-name="SMTP_PASSWORD"]').wait_for()
+    names = [r.get_attribute("data-name") for r in platform_panel.locator(tid("dx-secret-row")).all()]
+    assert names == ["PLATFORM_TOKEN", "SMTP_PASSWORD"]
+    project_panel = sidebar.locator(tid("dx-secrets-project"))
+
     content = page.content()
-    for value in ("key-123-value", "db.internal.example", "tok-999-value", SECRET_VALUE):
+    for value in ("key-123-value", "db.internal.example", "tok-999-value", "smtp-777-value", SECRET_VALUE):
         assert value not in content
     shot(page, screenshot_dir, "13-secrets")
 
