@@ -205,6 +205,14 @@ async def test_q_filters_packages_by_name(dx_api):
     assert [p["name"] for p in body["packages"]] == ["etl-daily", "etl-hourly"]
 
 
+async def test_q_ignores_case_on_every_store(dx_api):
+    await make_demo(dx_api)
+    for name in ("ETL-daily", "etl-hourly", "report"):
+        await create_seed_package(dx_api, package=name, secrets=None)
+    _, body = await dx_api("projects/demo/packages", params={"q": "Etl"})
+    assert [p["name"] for p in body["packages"]] == ["ETL-daily", "etl-hourly"]
+
+
 async def test_q_matches_wildcard_characters_literally(dx_api):
     await make_demo(dx_api)
     for name in ("a_b", "axb"):

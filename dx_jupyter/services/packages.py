@@ -136,7 +136,7 @@ class PackagesService:
             proj = get_project(session, project)
             stmt = select(Package).where(Package.project_id == proj.id).order_by(Package.name)
             if query:
-                stmt = stmt.where(Package.name.contains(query, autoescape=True))
+                stmt = stmt.where(Package.name.icontains(query, autoescape=True))
             return [package_dict(p) for p in session.scalars(stmt)]
 
     def get(self, project: str, package: str) -> dict[str, Any]:
