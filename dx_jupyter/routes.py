@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .handlers import executions, openapi, packages, projects, runtime, secrets
+from .handlers import executions, kernel, openapi, packages, projects, report, runtime, secrets
 
 API = r"/dx/api"
 NAME = r"([^/]+)"
 PROJECT = rf"{API}/projects/{NAME}"
 PACKAGE = rf"{PROJECT}/packages/{NAME}"
 EXECUTION = rf"{API}/executions/([0-9a-f]{{32}})"
+# Notebook kernels: the same routes under runtime/kernel, with the kernel token (handlers/kernel.py)
+KAPI = rf"{API}/runtime/kernel"
+KPROJECT = rf"{KAPI}/projects/{NAME}"
+KPACKAGE = rf"{KPROJECT}/packages/{NAME}"
+KEXECUTION = rf"{KAPI}/executions/([0-9a-f]{{32}})"
 
 
 def route_table() -> list[tuple[str, Any]]:
@@ -33,4 +38,17 @@ def route_table() -> list[tuple[str, Any]]:
         (rf"{EXECUTION}/cancel", executions.CancelHandler),
         (rf"{API}/runtime/secrets/{NAME}", runtime.RuntimeSecretHandler),
         (rf"{API}/runtime/state", runtime.RuntimeStateHandler),
+        (rf"{KAPI}/projects", kernel.KernelProjectsHandler),
+        (KPROJECT, kernel.KernelProjectHandler),
+        (rf"{KPROJECT}/packages", kernel.KernelPackagesHandler),
+        (KPACKAGE, kernel.KernelPackageHandler),
+        (rf"{KAPI}/secrets/platform", kernel.KernelSecretsHandler),
+        (rf"{KPROJECT}/secrets", kernel.KernelSecretsHandler),
+        (rf"{KPACKAGE}/secrets", kernel.KernelSecretsHandler),
+        (rf"{KPACKAGE}/executions", kernel.KernelPackageExecutionsHandler),
+        (KEXECUTION, kernel.KernelExecutionHandler),
+        (rf"{KEXECUTION}/steps", kernel.KernelStepsHandler),
+        (rf"{KEXECUTION}/steps/([0-9]+)/result", kernel.KernelStepResultHandler),
+        (rf"{KEXECUTION}/cancel", kernel.KernelCancelHandler),
+        (rf"{API}/runtime/executions/([0-9a-f]{{32}})/report", report.ExecutionReportHandler),
     ]
