@@ -15,6 +15,7 @@ from .backend import default_data_dir, default_db_url, open_backend
 from .core import DXCore
 from .executors.base import Executor
 from .executors.local import LocalExecutor
+from .kernel_env import API_URL_ENV, MASK_ENV, TOKEN_ENV, export_to_kernels, kernel_api_url
 from .keyring import EnvOrFileMasterKeyProvider, MasterKeyProvider, decode_key
 from .routes import route_table
 from .secrets_file import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_VALUE_BYTES, Limits
@@ -58,6 +59,11 @@ class DXJupyter(ExtensionApp):
     )
     redact_results = Bool(
         True, config=True, help="Mask secret values in stored step results as [REDACTED]."
+    )
+    mask_kernel_outputs = Bool(
+        True, config=True, help="In kernels this server starts, mask secret values read through "
+        "ferris_ef in the kernel's outputs as [REDACTED] (exported as $DX_MASK_OUTPUTS; "
+        "`%dx_mask off` turns it off in one kernel). See docs/notebooks.md.",
     )
     max_secret_bytes = Int(DEFAULT_MAX_VALUE_BYTES, config=True, help="Largest secret value, as JSON.")
     max_secrets_file_bytes = Int(DEFAULT_MAX_FILE_BYTES, config=True, help="Largest secrets.json upload.")
@@ -112,8 +118,17 @@ class DXJupyter(ExtensionApp):
             kernel_token=pysecrets.token_urlsafe(32), threads=self.db_threads,
         )
         self.settings["dx"] = self.dx
+        export_to_kernels(self.serverapp.kernel_manager, self._kernel_env)
         self.log.info("dx_jupyter %s: store %s, executor %s", __version__,
                       _safe_url(backend.store.url), type(executor).__name__)
+
+    def _kernel_env(self) -> dict[str, str]:
+        """What a kernel started by this server needs to reach the API (see kernel_env.py)."""
+        return {
+            API_URL_ENV: self.api_url.rstrip("/") or kernel_api_url(self.serverapp),
+            TOKEN_ENV: self.dx.kernel_token,
+            MASK_ENV: "1" if self.mask_kernel_outputs else "0",
+        }
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
