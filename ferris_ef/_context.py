@@ -4,8 +4,9 @@ Choice, first match wins:
 1. a runtime payload installed by `python -m ferris_ef.launch` (an execution step);
 2. `EF_ENV=local`: `ef_env.json` in the current folder;
 3. a store bound with `ferris_ef.use_store(backend, project=..., package=...)`;
-   (kernel mode, for notebooks, will slot in here: it is not part of this version)
-4. otherwise a FerrisError that names these three ways.
+4. a notebook kernel: the server's runtime API (backends/kernel.py, `%dx_use`); in an IPython
+   kernel that no dx_jupyter server started, a FerrisError that says how to connect;
+5. otherwise a FerrisError that names these ways.
 """
 from __future__ import annotations
 
@@ -125,6 +126,11 @@ def _choose() -> ContextBackend:
         return LocalBackend()
     if _store_binding is not None:
         return _store_binding.backend
+    from .backends.kernel import kernel_backend
+
+    kernel = kernel_backend()
+    if kernel is not None:
+        return kernel
     raise FerrisError(NO_CONTEXT)
 
 
