@@ -16,3 +16,10 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "dx-jupyter"}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext dx_jupyter`: the notebook magics (%dx_use, %dx_run, %dx_secrets, ...)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

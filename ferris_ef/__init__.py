@@ -22,6 +22,13 @@ def get_param(name: str) -> Any:
     return context.params.get(name)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext ferris_ef`: the dx_jupyter notebook magics (%dx_use, %dx_run, ...)."""
+    from dx_jupyter.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "FerrisError",
     "NotAvailableError",
