@@ -21,6 +21,7 @@ from .routes import route_table
 from .secrets_file import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_VALUE_BYTES, Limits
 from .services.executions import ExecutionsService
 from .services.packages import DEFAULT_MAX_SCRIPT_BYTES
+from .store.database import PoolSettings
 
 EXECUTOR_KEY_ENV = "DX_EXECUTOR_KEY"
 
@@ -69,6 +70,16 @@ class DXJupyter(ExtensionApp):
     max_secrets_file_bytes = Int(DEFAULT_MAX_FILE_BYTES, config=True, help="Largest secrets.json upload.")
     max_script_bytes = Int(DEFAULT_MAX_SCRIPT_BYTES, config=True, help="Largest script file.")
     db_threads = Int(8, config=True, help="Threads that run store and crypto work off the event loop.")
+    db_pool_size = Int(
+        10, config=True, help="PostgreSQL: connections kept open in the pool (SQLite ignores it). "
+        "At least db_threads plus the executor's reporting threads.",
+    )
+    db_max_overflow = Int(
+        10, config=True, help="PostgreSQL: extra connections opened under load above db_pool_size.",
+    )
+    db_pool_recycle = Int(
+        1800, config=True, help="PostgreSQL: seconds after which a pooled connection is replaced.",
+    )
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -100,6 +111,11 @@ class DXJupyter(ExtensionApp):
                 self._master_key(),
                 limits,
                 self.max_script_bytes,
+                PoolSettings(
+                    size=self.db_pool_size,
+                    max_overflow=self.db_max_overflow,
+                    recycle=self.db_pool_recycle,
+                ),
             )
         except Exception as err:
             self.log.critical("dx_jupyter cannot start: %s", err)

@@ -15,7 +15,7 @@ from .services.projects import ProjectsService
 from .services.secrets import SecretsService
 from .services.state import StateService
 from .store import Store
-from .store.database import sqlite_url
+from .store.database import PoolSettings, sqlite_url
 
 
 def default_data_dir() -> Path:
@@ -44,11 +44,12 @@ def open_backend(
     master_key: bytes,
     limits: Limits = Limits(),
     max_script_bytes: int = DEFAULT_MAX_SCRIPT_BYTES,
+    pool: PoolSettings = PoolSettings(),
 ) -> Backend:
     """Open (creating or upgrading) the store; refuse a wrong master key before touching it."""
     if db_url.startswith("sqlite:///"):
         Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(db_url)
+    store = Store(db_url, pool=pool)
     keyring = Keyring(master_key)
     try:
         verify_master_key(store, keyring)

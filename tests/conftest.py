@@ -4,6 +4,7 @@ import os
 import pytest
 
 from dx_jupyter.backend import open_backend
+from postgres import pg_database, pg_server  # noqa: F401  (fixtures)
 
 
 # ----- store / secrets backend (tests/test_store*, test_secrets*, test_keyring*, test_packages_service*) -----
@@ -13,10 +14,23 @@ def master_key() -> bytes:
     return os.urandom(32)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """The store of one test, on each backend: a SQLite file `tmp_path/dx.db`, or a fresh database
+    on the session's throwaway PostgreSQL server (tests/postgres.py).
+
+    A test that must stay on SQLite (it reads or edits the database file itself) says so with
+    `@sqlite_only("why")` from tests/postgres.py.
+    """
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_database")
+    return f"sqlite:///{tmp_path}/dx.db"
+
+
 @pytest.fixture
-def backend(tmp_path, master_key):
-    """A real backend on a SQLite file `tmp_path/dx.db`, closed at teardown."""
-    b = open_backend(f"sqlite:///{tmp_path}/dx.db", master_key)
+def backend(db_url, master_key):
+    """A real backend on the test's store (`db_url`: SQLite file or PostgreSQL), closed at teardown."""
+    b = open_backend(db_url, master_key)
     try:
         yield b
     finally:
@@ -41,10 +55,12 @@ def dx_config() -> dict:
 
 
 @pytest.fixture
-def jp_server_config(dx_data_dir, dx_config):
+def jp_server_config(dx_data_dir, dx_config, db_url):
+    """The server's store follows `db_url`; on SQLite it is the default file, `<data_dir>/dx.db`."""
+    server_db = f"sqlite:///{dx_data_dir}/dx.db" if db_url.startswith("sqlite") else db_url
     return {
         "ServerApp": {"jpserver_extensions": {"dx_jupyter": True}},
-        "DXJupyter": {"data_dir": str(dx_data_dir), **dx_config},
+        "DXJupyter": {"data_dir": str(dx_data_dir), "db_url": server_db, **dx_config},
     }
 
 

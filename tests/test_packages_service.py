@@ -1,11 +1,11 @@
 """Packages: scripts, config.json, secrets.json among the scripts, one transaction per change."""
 import json
-import sqlite3
 
 import pytest
 
 from dx_jupyter.errors import Conflict, DXError, InvalidContent, InvalidInput, NotFound, TooLarge
 from dx_jupyter.services.packages import PackagesService, Upload
+from postgres import sql_rows, sqlite_only
 
 SEED = {"DB_NAME": "test_db", "DB_PASS": "supersecretpas$"}
 
@@ -24,12 +24,8 @@ def proj(backend):
     return "proj"
 
 
-def _count(tmp_path, table) -> int:
-    con = sqlite3.connect(tmp_path / "dx.db")
-    try:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    finally:
-        con.close()
+def _count(backend, table) -> int:
+    return sql_rows(backend.store, f"SELECT count(*) FROM {table}")[0][0]
 
 
 def _scripts(backend, package="pkg"):
@@ -50,13 +46,14 @@ def test_secrets_json_among_scripts_is_not_a_script_and_fills_the_package_scope(
     )
     assert [s["name"] for s in out["scripts"]] == ["step1.py", "step2.py"]
     assert out["secrets"] == {"stored": ["DB_NAME", "DB_PASS"]}
-    assert _count(tmp_path, "scripts") == 2
+    assert _count(backend, "scripts") == 2
     with pytest.raises(NotFound):
         backend.packages.script_source("proj", "pkg", "secrets.json")
     assert backend.secrets.resolve("DB_PASS", "proj", "pkg") == "supersecretpas$"
     assert [s.name for s in backend.secrets.list("package", "proj", "pkg")] == ["DB_NAME", "DB_PASS"]
 
 
+@sqlite_only("searches the bytes of the SQLite database file and its WAL")
 def test_secrets_json_is_kept_nowhere_in_the_database(backend, proj, tmp_path):
     backend.packages.create("proj", "pkg", scripts=[_py("s.py"), _secrets_file({"K": "kept-nowhere-6d1f0a"})])
     backend.close()
@@ -104,8 +101,8 @@ def test_package_without_config_has_empty_config(backend, proj):
 def test_bad_config_is_invalid_content_and_stores_nothing(backend, proj, tmp_path, config, message):
     with pytest.raises(InvalidContent, match=message):
         backend.packages.create("proj", "pkg", scripts=[_py("s.py")], config=config, secrets=_secrets_file())
-    assert _count(tmp_path, "packages") == 0
-    assert _count(tmp_path, "secrets") == 0
+    assert _count(backend, "packages") == 0
+    assert _count(backend, "secrets") == 0
 
 
 def test_syntax_error_in_a_script_stores_nothing(backend, proj, tmp_path):
@@ -113,10 +110,10 @@ def test_syntax_error_in_a_script_stores_nothing(backend, proj, tmp_path):
         backend.packages.create(
             "proj", "pkg", scripts=[_py("ok.py"), _py("bad.py", "x = 1\ndef (:\n"), _secrets_file()]
         )
-    assert _count(tmp_path, "packages") == 0
-    assert _count(tmp_path, "scripts") == 0
-    assert _count(tmp_path, "secrets") == 0
-    assert _count(tmp_path, "data_keys") == 0
+    assert _count(backend, "packages") == 0
+    assert _count(backend, "scripts") == 0
+    assert _count(backend, "secrets") == 0
+    assert _count(backend, "data_keys") == 0
     with pytest.raises(NotFound):
         backend.packages.get("proj", "pkg")
 
@@ -124,23 +121,23 @@ def test_syntax_error_in_a_script_stores_nothing(backend, proj, tmp_path):
 def test_bad_secrets_json_stores_no_package(backend, proj, tmp_path):
     with pytest.raises(InvalidContent, match="duplicate key 'A'"):
         backend.packages.create("proj", "pkg", scripts=[_py("s.py"), Upload("secrets.json", b'{"A": 1, "A": 2}')])
-    assert _count(tmp_path, "packages") == 0
-    assert _count(tmp_path, "scripts") == 0
-    assert _count(tmp_path, "secrets") == 0
-    assert _count(tmp_path, "data_keys") == 0
+    assert _count(backend, "packages") == 0
+    assert _count(backend, "scripts") == 0
+    assert _count(backend, "secrets") == 0
+    assert _count(backend, "data_keys") == 0
 
 
 def test_script_that_is_not_utf8_is_invalid_content(backend, proj, tmp_path):
     with pytest.raises(InvalidContent, match="bad.py is not UTF-8"):
         backend.packages.create("proj", "pkg", scripts=[Upload("bad.py", b"print('\xff')")])
-    assert _count(tmp_path, "packages") == 0
+    assert _count(backend, "packages") == 0
 
 
 def test_script_over_the_size_limit_is_too_large(backend, proj, tmp_path):
     small = PackagesService(backend.store, backend.secrets, max_script_bytes=100)
     with pytest.raises(TooLarge, match="script 'big.py' is 201 bytes; the limit is 100"):
         small.create("proj", "pkg", scripts=[_py("big.py", "#" * 200 + "\n")])
-    assert _count(tmp_path, "packages") == 0
+    assert _count(backend, "packages") == 0
 
 
 def test_duplicate_package_is_a_conflict(backend, proj, tmp_path):
@@ -166,7 +163,7 @@ def test_package_in_unknown_project_is_not_found(backend):
 def test_two_scripts_with_the_same_name_are_refused(backend, proj, tmp_path):
     with pytest.raises(InvalidInput, match="same file name"):
         backend.packages.create("proj", "pkg", scripts=[_py("a.py"), _py("a.py")])
-    assert _count(tmp_path, "packages") == 0
+    assert _count(backend, "packages") == 0
 
 
 @pytest.mark.parametrize(
@@ -179,7 +176,7 @@ def test_two_scripts_with_the_same_name_are_refused(backend, proj, tmp_path):
 def test_bad_script_names_are_invalid_input_and_store_nothing(backend, proj, tmp_path, filename):
     with pytest.raises(InvalidInput, match="script name"):
         backend.packages.create("proj", "pkg", scripts=[_py("ok.py"), Upload(filename, b"x = 1\n")])
-    assert _count(tmp_path, "packages") == 0
+    assert _count(backend, "packages") == 0
 
 
 @pytest.mark.parametrize("name", ["", ".pkg", "a/b", "a b", "x" * 129, None],
@@ -248,7 +245,7 @@ def test_add_a_script_appends_it(backend, pkg):
 def test_remove_a_script_renumbers_the_rest(backend, pkg, tmp_path):
     backend.packages.update("proj", "pkg", remove_scripts=["a.py"])
     assert _scripts(backend) == [("b.py", 1), ("c.py", 2)]
-    assert _count(tmp_path, "scripts") == 2
+    assert _count(backend, "scripts") == 2
 
 
 def test_remove_add_and_reorder_in_one_update(backend, pkg):
@@ -300,9 +297,9 @@ def test_delete_removes_package_scripts_and_secrets(backend, proj, tmp_path):
     backend.packages.create("proj", "pkg", scripts=[_py("a.py"), _secrets_file()])
     backend.packages.delete("proj", "pkg")
     assert backend.packages.list("proj") == []
-    assert _count(tmp_path, "scripts") == 0
-    assert _count(tmp_path, "secrets") == 0
-    assert _count(tmp_path, "data_keys") == 0
+    assert _count(backend, "scripts") == 0
+    assert _count(backend, "secrets") == 0
+    assert _count(backend, "data_keys") == 0
 
 
 def test_delete_of_unknown_package_is_not_found(backend, proj):
@@ -327,4 +324,4 @@ def test_secrets_json_sent_to_update_never_becomes_a_script(backend, pkg, tmp_pa
     with pytest.raises(InvalidInput, match="script name 'secrets.json'"):
         backend.packages.update("proj", "pkg", scripts=[_secrets_file()])
     assert _scripts(backend) == [("a.py", 1), ("b.py", 2), ("c.py", 3)]
-    assert _count(tmp_path, "secrets") == 0
+    assert _count(backend, "secrets") == 0

@@ -11,6 +11,11 @@ from dx_jupyter.errors import IntegrityFailure
 from dx_jupyter.keyring import NONCE_BYTES
 from dx_jupyter.services.keys import rotate_data_key
 from dx_jupyter.services.owners import PLATFORM_OWNER
+from postgres import sqlite_only
+
+# The attack is on the SQLite file itself (edited with sqlite3), so these run on SQLite only; the
+# checks they exercise (AES-GCM with associated data) do not depend on the SQL backend.
+pytestmark = sqlite_only("rows are edited in the database file with the raw sqlite3 module")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The secrets service on a real SQLite store: scopes, lookup order, modes, versions, deletion."""
 import json
-import sqlite3
 
 import pytest
 
@@ -8,6 +7,7 @@ from dx_jupyter.errors import NotFound
 from dx_jupyter.services.packages import Upload
 from dx_jupyter.services.secrets import REPLACE, UPSERT, merge_scopes
 from dx_jupyter.store.models import PLATFORM_ID
+from postgres import sql_rows
 
 SEED = {"DB_NAME": "test_db", "DB_PASS": "supersecretpas$"}
 
@@ -24,12 +24,8 @@ def pkg(backend):
     return backend.packages.get_id("proj", "pkg")
 
 
-def _rows(tmp_path, table):
-    con = sqlite3.connect(tmp_path / "dx.db")
-    try:
-        return con.execute(f"SELECT * FROM {table}").fetchall()
-    finally:
-        con.close()
+def _rows(backend, table):
+    return sql_rows(backend.store, f"SELECT * FROM {table}")
 
 
 # ----- the seed page's example -----
@@ -206,8 +202,8 @@ def test_deleting_a_package_removes_its_secrets_and_data_key(backend, pkg, tmp_p
     backend.secrets.upload(_json({"P": 1}), "project", "proj")
     backend.secrets.upload(_json(SEED), "package", "proj", "pkg")
     backend.packages.delete("proj", "pkg")
-    assert not [r for r in _rows(tmp_path, "secrets") if r[2] == pkg]
-    assert not [r for r in _rows(tmp_path, "data_keys") if r[2] == pkg]
+    assert not [r for r in _rows(backend, "secrets") if r[2] == pkg]
+    assert not [r for r in _rows(backend, "data_keys") if r[2] == pkg]
     # The project's secrets and key stay.
     assert backend.secrets.resolve("P", "proj") == 1
 
@@ -217,9 +213,9 @@ def test_deleting_a_project_removes_its_and_its_packages_secrets_and_data_keys(b
     backend.secrets.upload(_json({"P": 1}), "project", "proj")
     backend.secrets.upload(_json(SEED), "package", "proj", "pkg")
     backend.projects.delete("proj")
-    assert [(r[1], r[2]) for r in _rows(tmp_path, "secrets")] == [("platform", PLATFORM_ID)]
-    assert [(r[1], r[2]) for r in _rows(tmp_path, "data_keys")] == [("platform", PLATFORM_ID)]
-    assert _rows(tmp_path, "packages") == []
+    assert [(r[1], r[2]) for r in _rows(backend, "secrets")] == [("platform", PLATFORM_ID)]
+    assert [(r[1], r[2]) for r in _rows(backend, "data_keys")] == [("platform", PLATFORM_ID)]
+    assert _rows(backend, "packages") == []
 
 
 def test_a_recreated_package_does_not_inherit_old_secrets(backend, pkg):

@@ -2,13 +2,13 @@
 nothing is half-stored (a valid entry beside a bad one is not stored either)."""
 import codecs
 import json
-import sqlite3
 
 import pytest
 
 from dx_jupyter.errors import DXError, InvalidContent, InvalidInput, NotFound, TooLarge
 from dx_jupyter.secrets_file import Limits
 from dx_jupyter.services.secrets import SecretsService
+from postgres import sql_rows
 
 LIMITS = Limits(max_file_bytes=64 * 1024, max_value_bytes=256, max_depth=64)
 
@@ -214,23 +214,19 @@ OWNER_CASES = [
 ]
 
 
-def _data_key_count(tmp_path) -> int:
-    con = sqlite3.connect(tmp_path / "dx.db")
-    try:
-        return con.execute("SELECT count(*) FROM data_keys").fetchone()[0]
-    finally:
-        con.close()
+def _data_key_count(store) -> int:
+    return sql_rows(store, "SELECT count(*) FROM data_keys")[0][0]
 
 
 @pytest.mark.parametrize("where, error, message", [c[1:] for c in OWNER_CASES], ids=[c[0] for c in OWNER_CASES])
 def test_upload_to_bad_owner_is_refused_and_stores_nothing(svc, seeded, tmp_path, where, error, message):
     scope, project, package = where
-    keys_before = _data_key_count(tmp_path)
+    keys_before = _data_key_count(svc.store)
     with pytest.raises(DXError) as caught:
         svc.upload(b'{"A": 1}', scope, project, package)
     assert type(caught.value) is error
     assert message in str(caught.value)
-    assert _data_key_count(tmp_path) == keys_before
+    assert _data_key_count(svc.store) == keys_before
     assert _snapshot(svc) == seeded
 
 

@@ -1,6 +1,6 @@
-"""The SQL store: Alembic migrations agree with the models; concurrent writers on SQLite."""
+"""The SQL store: Alembic migrations agree with the models; concurrent writers. On SQLite and on
+PostgreSQL (the `db_url` fixture), except what is about the SQLite file itself."""
 import json
-import sqlite3
 import threading
 
 import pytest
@@ -14,6 +14,7 @@ from dx_jupyter.backend import open_backend
 from dx_jupyter.store import Store
 from dx_jupyter.store.database import MIGRATIONS_DIR
 from dx_jupyter.store.models import Base
+from postgres import sql_rows
 
 
 def _url(tmp_path, name="dx.db"):
@@ -21,8 +22,8 @@ def _url(tmp_path, name="dx.db"):
 
 
 # ----- migrations -----
-def test_upgrade_on_an_empty_database_creates_every_model_table(tmp_path):
-    store = Store(_url(tmp_path))
+def test_upgrade_on_an_empty_database_creates_every_model_table(db_url):
+    store = Store(db_url)
     try:
         store.upgrade()
         with store.engine.connect() as conn:
@@ -33,10 +34,10 @@ def test_upgrade_on_an_empty_database_creates_every_model_table(tmp_path):
     assert tables - set(Base.metadata.tables) == {"alembic_version"}
 
 
-def test_migrated_schema_matches_the_models_exactly(tmp_path):
+def test_migrated_schema_matches_the_models_exactly(db_url):
     """Alembic autogenerate finds nothing to do: models and migrations agree (types, nullability,
     indexes, unique constraints, foreign keys)."""
-    store = Store(_url(tmp_path))
+    store = Store(db_url)
     try:
         store.upgrade()
         with store.engine.connect() as conn:
@@ -47,9 +48,9 @@ def test_migrated_schema_matches_the_models_exactly(tmp_path):
     assert diff == []
 
 
-def test_compare_metadata_does_detect_a_difference(tmp_path):
+def test_compare_metadata_does_detect_a_difference(db_url):
     """The comparison above is not vacuous: a dropped index is reported."""
-    store = Store(_url(tmp_path))
+    store = Store(db_url)
     try:
         store.upgrade()
         with store.engine.begin() as conn:
@@ -61,8 +62,8 @@ def test_compare_metadata_does_detect_a_difference(tmp_path):
     assert any(d[0] == "add_index" and d[1].name == "ix_executions_status" for d in diff)
 
 
-def test_upgrade_is_idempotent(tmp_path):
-    store = Store(_url(tmp_path))
+def test_upgrade_is_idempotent(db_url):
+    store = Store(db_url)
     try:
         store.upgrade()
         store.upgrade()
@@ -73,8 +74,8 @@ def test_upgrade_is_idempotent(tmp_path):
     assert version == "0002"
 
 
-def test_downgrade_to_base_then_upgrade_again(tmp_path):
-    store = Store(_url(tmp_path))
+def test_downgrade_to_base_then_upgrade_again(db_url):
+    store = Store(db_url)
     try:
         store.upgrade()
         with store.engine.begin() as conn:
@@ -113,7 +114,7 @@ def test_a_failed_write_rolls_back_whole(backend, tmp_path):
     assert backend.projects.list() == []
 
 
-# ----- concurrency on SQLite -----
+# ----- concurrency (both backends) -----
 N_THREADS = 20
 
 
@@ -178,11 +179,7 @@ def test_concurrent_first_writes_to_a_fresh_owner_create_one_data_key(backend, t
         backend.secrets.upload(json.dumps({f"K{i}": f"v{i}"}).encode(), "project", "proj")
 
     assert _run_threads(writer) == []
-    con = sqlite3.connect(tmp_path / "dx.db")
-    try:
-        keys = con.execute("SELECT count(*) FROM data_keys WHERE scope = 'project'").fetchone()[0]
-    finally:
-        con.close()
+    [(keys,)] = sql_rows(backend.store, "SELECT count(*) FROM data_keys WHERE scope = 'project'")
     assert keys == 1
     for i in range(N_THREADS):
         assert backend.secrets.resolve(f"K{i}", "proj") == f"v{i}"
@@ -203,9 +200,9 @@ def test_readers_are_not_blocked_by_writers(backend):
     assert [s.version for s in backend.secrets.list("platform")] == [1 + 10 * (N_THREADS // 2)]
 
 
-def test_two_backends_on_one_file_write_concurrently(tmp_path, master_key):
-    """Server and CLI processes share the file: separate engines must queue, not fail."""
-    url = _url(tmp_path)
+def test_two_backends_on_one_store_write_concurrently(db_url, master_key):
+    """Server and CLI processes share the store: separate engines must queue, not fail."""
+    url = db_url
     first = open_backend(url, master_key)
     second = open_backend(url, master_key)
     try:
