@@ -166,7 +166,7 @@ class DXMagics(Magics):
 
     # ----- magics -----
     @line_magic
-    def dx_use(self, line: str) -> Optional[tuple[Optional[str], Optional[str]]]:
+    def dx_use(self, line: str) -> None:
         """%dx_use PROJECT[/PACKAGE] [--create] [--unbind]: bind ferris_ef.context to a scope chain."""
         from ferris_ef.backends.kernel import bind, binding
 
@@ -176,12 +176,12 @@ class DXMagics(Magics):
         if args.unbind:
             bind(None, None)
             print("Unbound: ferris_ef.context reaches the platform scope only.")
-            return binding()
+            return None
         if not args.target:
             project, package = binding()
             print(_describe(project, package) if project else
                   "Not bound: ferris_ef.context reaches the platform scope only. Use %dx_use PROJECT[/PACKAGE].")
-            return binding()
+            return None
         project, _, package = args.target.partition("/")
         if not project or "/" in package:
             raise UsageError(f"%dx_use: expected PROJECT or PROJECT/PACKAGE, got {args.target!r}")
@@ -202,7 +202,7 @@ class DXMagics(Magics):
         bind(project, package or None)
         print(_describe(project, package or None))
         _warn_if_not_kernel_context()
-        return binding()
+        return None
 
     @line_magic
     def dx_run(self, line: str) -> Any:

@@ -197,6 +197,24 @@ async def test_dx_secrets_shows_the_panel_with_scope_preselected(jp_fetch, jp_se
         assert await k.value("emit(p.package.options)") == ["broken", "params", "secrets-demo", "slow"]
 
 
+async def test_the_magics_load_by_default_from_ipython_config(
+    jp_fetch, jp_serverapp, dx_api, kernel_pythonpath, tmp_path, monkeypatch
+):
+    """As docs/notebooks.md says: c.IPKernelApp.extensions in ipython_kernel_config.py."""
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text('c.IPKernelApp.extensions = ["dx_jupyter"]\n')
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    await make_project(dx_api, "demo")
+    async with server_kernel(jp_fetch, jp_serverapp) as k:
+        result = await k.ok("%dx_use demo")  # no %load_ext
+        assert "Bound to project demo" in result.stdout
+        shown = await k.ok("%dx_use")
+        assert shown.stdout.startswith("Bound to project demo")
+        await k.ok("%dx_use --unbind")
+        assert (await k.ok("%dx_use")).stdout.startswith("Not bound")
+
+
 def test_params_parse_as_json_or_text():
     from dx_jupyter.magics import parse_params
 
