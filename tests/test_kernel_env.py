@@ -70,6 +70,15 @@ async def test_a_kernel_that_no_dx_server_started_says_how_to_connect(kernel_pyt
         assert len(magic.error["traceback"]) == 1 and "not connected to a DX server" in magic.error["traceback"][0]
 
 
+def test_the_message_is_the_documented_one():
+    from pathlib import Path
+
+    from dx_jupyter.kernel_client import NOT_CONNECTED
+
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "notebooks.md").read_text().split())
+    assert "FerrisError: " + " ".join(NOT_CONNECTED.split()) in doc
+
+
 async def test_a_kernel_with_a_stale_token_is_told_to_restart(jp_fetch, jp_serverapp, dx_core, kernel_pythonpath):
     from dx_jupyter.kernel_env import kernel_api_url
 

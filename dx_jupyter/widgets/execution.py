@@ -155,30 +155,40 @@ class Execution:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 break
+            if self._poller is None or not self._poller.is_alive():
+                break  # the poller gave up (the view says why)
             self._final.wait(0.5 if left is None else min(0.5, left))
         if self._poller is not None and self._final.is_set():
             self._poller.join(10)  # the last view update and the results
         return self
 
     def _poll(self, sleep: Callable[[float], Any] = time.sleep) -> None:
+        """Refresh with backoff until final; then the last view update. Never raises."""
         view = self.view
         delay, errors = FIRST_DELAY, 0
-        while True:
-            try:
-                self.refresh()
-                errors = 0
-                view.update()
-            except DXClientError as err:
-                errors += 1
-                view.show_problem(f"cannot follow the execution: {err.message}")
-                if errors >= MAX_ERRORS:
-                    return
+        try:
+            while True:
+                try:
+                    self.refresh()
+                    errors = 0
+                    view.update()
+                except DXClientError as err:
+                    errors += 1
+                    view.show_problem(f"cannot follow the execution: {err.message}")
+                    if errors >= MAX_ERRORS:
+                        view.show_problem(f"stopped following the execution after {errors} failed "
+                                          f"attempts: {err.message} (.wait() tries again)")
+                        return
+                if self.done:
+                    break
+                sleep(delay)
+                delay = min(delay * BACKOFF, MAX_DELAY)
+            view.finish()
+        except Exception as err:  # a bug must not leave .wait() hanging
+            view.show_problem(f"stopped following the execution: {type(err).__name__}: {err}")
+        finally:
             if self.done:
-                break
-            sleep(delay)
-            delay = min(delay * BACKOFF, MAX_DELAY)
-        view.finish()
-        self._final.set()
+                self._final.set()
 
     def _ipython_display_(self) -> None:
         self.view._ipython_display_()
