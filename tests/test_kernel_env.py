@@ -32,6 +32,23 @@ async def test_a_kernel_started_by_the_server_gets_the_api_address_and_the_kerne
         """) == []
 
 
+async def test_a_notebook_session_kernel_keeps_the_session_env_and_gets_the_variables(
+    jp_fetch, jp_serverapp, dx_core, kernel_pythonpath
+):
+    """JupyterLab opens a notebook through /api/sessions, whose manager passes its own env."""
+    body = {"path": "walk.ipynb", "type": "notebook", "name": "walk.ipynb", "kernel": {"name": "python3"}}
+    resp = await jp_fetch("api", "sessions", method="POST", body=json.dumps(body))
+    session = json.loads(resp.body)
+    kernel_id = session["kernel"]["id"]
+    try:
+        km = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        env = _environ(km.provisioner.process.pid)
+        assert env["JPY_SESSION_NAME"].endswith("walk.ipynb")
+        assert env["DX_KERNEL_TOKEN"] == dx_core.kernel_token and env["DX_API_URL"].endswith("/dx/api")
+    finally:
+        await jp_fetch("api", "sessions", session["id"], method="DELETE")
+
+
 async def test_the_kernel_token_is_random_per_server_start_and_not_in_the_server_environment(dx_core, jp_serverapp):
     assert len(dx_core.kernel_token) >= 40
     assert "DX_KERNEL_TOKEN" not in os.environ
