@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .handlers import executions, kernel, openapi, packages, projects, runtime, secrets
+from .handlers import executions, kernel, openapi, packages, projects, report, runtime, secrets
 
 API = r"/dx/api"
 NAME = r"([^/]+)"
@@ -50,4 +50,5 @@ def route_table() -> list[tuple[str, Any]]:
         (rf"{KEXECUTION}/steps", kernel.KernelStepsHandler),
         (rf"{KEXECUTION}/steps/([0-9]+)/result", kernel.KernelStepResultHandler),
         (rf"{KEXECUTION}/cancel", kernel.KernelCancelHandler),
+        (rf"{API}/runtime/executions/([0-9a-f]{{32}})/report", report.ExecutionReportHandler),
     ]

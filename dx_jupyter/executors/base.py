@@ -53,6 +53,11 @@ class Executor(LoggingConfigurable):
     def cancel(self, execution_id: str) -> bool:
         """Stop a queued or running execution; False if this executor does not hold it."""
 
+    def cancel_requested(self, execution_id: str) -> bool:
+        """True when a user asked to cancel a run this executor holds on a remote worker (the
+        worker learns it from the answer to its next progress report). Local runs: never."""
+        return False
+
     @abstractmethod
     def shutdown(self) -> None:
         """Stop taking runs and end those in progress."""

@@ -137,13 +137,15 @@ class ExecutionsService:
         return info, event
 
     # ----- RunReporter -----
-    def run_started(self, execution_id: str) -> None:
+    def run_started(self, execution_id: str) -> bool:
+        """pending -> in_progress; False if it was not pending (a second start never runs it)."""
         with self.store.write() as session:
-            session.execute(
+            done = session.execute(
                 update(Execution)
                 .where(Execution.id == execution_id, Execution.status == PENDING)
                 .values(status=IN_PROGRESS, started_at=utcnow())
             )
+            return done.rowcount == 1
 
     def step_started(self, execution_id: str, number: int) -> None:
         with self.store.write() as session:
@@ -176,10 +178,19 @@ class ExecutionsService:
             )
 
     def run_finished(self, execution_id: str, status: str, message: str) -> None:
+        self._finish(execution_id, status, message, ACTIVE)
+
+    def cancel_pending(self, execution_id: str, message: str = "cancelled before it started") -> bool:
+        """Cancel an execution only if no executor has started it yet; True if it was pending."""
+        return self._finish(execution_id, CANCELLED, message, (PENDING,))
+
+    def _finish(self, execution_id: str, status: str, message: str, only_from: tuple[str, ...]) -> bool:
         with self.store.write() as session:
-            execution = session.get(Execution, execution_id)
-            if execution is None or execution.status in FINAL:
-                return
+            # The row lock orders this against a concurrent run_started (PostgreSQL; SQLite
+            # writers are serialized anyway), so "pending" is still true when it is acted on.
+            execution = session.get(Execution, execution_id, with_for_update=True)
+            if execution is None or execution.status not in only_from:
+                return False
             now = utcnow()
             execution.status = status
             execution.status_message = message
@@ -189,6 +200,7 @@ class ExecutionsService:
                 if step.status in ACTIVE:
                     step.status = UNPROCESSED if step.status == PENDING else FAILED
                     step.finished_at = step.finished_at or (now if step.started_at else None)
+            return True
 
     # ----- reading -----
     def list(self, project: str, package: str, offset: int = 0, limit: int = 50) -> dict[str, Any]:
@@ -267,6 +279,27 @@ class ExecutionsService:
         if package_id is None:
             raise Forbidden("the execution token is unknown or its execution has ended")
         return package_id
+
+    def report_target(self, token: str, execution_id: str) -> tuple[str, list[int]]:
+        """For a worker's progress report: the execution's status and step numbers, if `token`
+        is this execution's own live token. Forbidden for a missing, unknown or ended token, or
+        one of another execution."""
+        if not isinstance(token, str) or not token:
+            raise Forbidden("missing execution token")
+        with self.store.read() as session:
+            row = session.execute(
+                select(Execution.id, Execution.status).where(
+                    Execution.token_hash == hash_token(token), Execution.status.in_(ACTIVE)
+                )
+            ).first()
+            if row is None:
+                raise Forbidden("the execution token is unknown or its execution has ended")
+            if row.id != execution_id:
+                raise Forbidden("the execution token belongs to another execution")
+            numbers = session.scalars(
+                select(Step.number).where(Step.execution_id == execution_id).order_by(Step.number)
+            ).all()
+        return row.status, list(numbers)
 
     def recover(self) -> int:
         """Fail executions a crash or a restart left pending or in progress."""
