@@ -94,16 +94,35 @@ def serve(sock: socket.socket) -> None:
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ, "sock")
     sel.register(wake_r, selectors.EVENT_READ, "wake")
-    while True:
-        for key, _ in sel.select():
-            if key.data == "wake":
-                os.read(wake_r, 4096)
-                _reap(sock)
-                continue
-            request, fds = _recv(sock, max_fds=2)
-            if request is None:
-                return
-            _spawn(sock, request, fds)
+    try:
+        while True:
+            for key, _ in sel.select():
+                if key.data == "wake":
+                    os.read(wake_r, 4096)
+                    _reap(sock)
+                    continue
+                request, fds = _recv(sock, max_fds=2)
+                if request is None:
+                    return
+                _spawn(sock, request, fds)
+    finally:
+        _kill_children()
+
+
+_live: set[int] = set()
+
+
+def _kill_children() -> None:
+    """The executor went away (closed, or its process died): no step outlives it, since
+    nobody is left to collect its output, enforce its timeout or cancel it."""
+    for pid in list(_live):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _spawn(sock: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
@@ -116,6 +135,7 @@ def _spawn(sock: socket.socket, request: dict[str, Any], fds: list[int]) -> None
     pid = os.fork()
     if pid == 0:
         _child(sock, request, payload_fd, out_fd)
+    _live.add(pid)
     os.close(payload_fd)
     os.close(out_fd)
     _send(sock, {"id": request["id"], "pid": pid})
@@ -129,6 +149,7 @@ def _reap(sock: socket.socket) -> None:
             return
         if pid == 0:
             return
+        _live.discard(pid)
         _send(sock, {"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
 
 
