@@ -188,13 +188,13 @@ async def test_delete_one_secret_answers_204_and_forgets_it(dx_api, dx_core, sco
 
 
 # ----- invariant 7: bad input is a 4xx JSON error, and nothing is stored -----
-@scopes
-async def test_delete_unknown_secret_is_404_naming_it(dx_api, scope):
+async def test_delete_unknown_secret_is_404_naming_it(dx_api):
     await make_owners(dx_api)
-    await upload(dx_api, scope, {"A": 1})
-    status, body = await dx_api(f"{SCOPES[scope]}/NOPE", "DELETE")
-    assert_error(status, body, 404, "NOPE")
-    assert await listing(dx_api, scope) == [("A", 1)]
+    for scope in SCOPES:
+        await upload(dx_api, scope, {"A": 1})
+        status, body = await dx_api(f"{SCOPES[scope]}/NOPE", "DELETE")
+        assert_error(status, body, 404, "NOPE")
+        assert await listing(dx_api, scope) == [("A", 1)]
 
 
 @pytest.mark.parametrize(
@@ -218,13 +218,13 @@ async def test_one_secret_of_unknown_owner_is_404(dx_api, dx_core, method, body)
     assert count(dx_core, Secret) == 0
 
 
-@scopes
-async def test_bad_mode_is_400_and_stores_nothing(dx_api, dx_core, scope):
+async def test_bad_mode_is_400_and_stores_nothing(dx_api):
     await make_owners(dx_api)
-    await upload(dx_api, scope, {"A": 1})
-    status, body = await upload(dx_api, scope, {"B": 2}, mode="merge")
-    assert_error(status, body, 400, "merge", "upsert", "replace")
-    assert await listing(dx_api, scope) == [("A", 1)]
+    for scope in SCOPES:
+        await upload(dx_api, scope, {"A": 1})
+        status, body = await upload(dx_api, scope, {"B": 2}, mode="merge")
+        assert_error(status, body, 400, "merge", "upsert", "replace")
+        assert await listing(dx_api, scope) == [("A", 1)]
 
 
 @pytest.mark.parametrize(
@@ -232,13 +232,13 @@ async def test_bad_mode_is_400_and_stores_nothing(dx_api, dx_core, scope):
     [b"{}", b'{"value": 1, "scope": "project"}', b'{"val": 1}', b"[1]", b'"x"', b"{value: 1}", b""],
     ids=["empty-object", "extra-field", "misnamed", "array", "string", "bad-json", "no-body"],
 )
-@scopes
-async def test_put_one_secret_needs_a_value_object(dx_api, dx_core, scope, raw):
+async def test_put_one_secret_needs_a_value_object(dx_api, dx_core, raw):
     await make_owners(dx_api)
-    status, body = await dx_api(f"{SCOPES[scope]}/API_KEY", "PUT", raw=raw or None)
-    assert status == 400, body
-    assert set(body) == {"error", "message"} and body["message"]
-    assert await listing(dx_api, scope) == []
+    for scope in SCOPES:
+        status, body = await dx_api(f"{SCOPES[scope]}/API_KEY", "PUT", raw=raw or None)
+        assert status == 400, (scope, body)
+        assert set(body) == {"error", "message"} and body["message"]
+        assert await listing(dx_api, scope) == []
     assert count(dx_core, Secret) == 0
 
 
@@ -266,13 +266,13 @@ async def test_put_one_secret_over_the_value_limit_is_413(dx_api, dx_core):
 
 
 @pytest.mark.parametrize("dx_config", [{"max_secrets_file_bytes": 64}])
-@scopes
-async def test_oversized_secrets_json_is_413_and_stores_nothing(dx_api, dx_core, scope):
+async def test_oversized_secrets_json_is_413_and_stores_nothing(dx_api):
     await make_owners(dx_api)
-    await upload(dx_api, scope, {"A": 1})
-    status, body = await upload(dx_api, scope, {"B": "x" * 100}, mode="replace")
-    assert_error(status, body, 413, "secrets.json", "64")
-    assert await listing(dx_api, scope) == [("A", 1)]
+    for scope in SCOPES:
+        await upload(dx_api, scope, {"A": 1})
+        status, body = await upload(dx_api, scope, {"B": "x" * 100}, mode="replace")
+        assert_error(status, body, 413, "secrets.json", "64")
+        assert await listing(dx_api, scope) == [("A", 1)]
 
 
 @pytest.mark.parametrize(
@@ -290,15 +290,13 @@ async def test_oversized_secrets_json_is_413_and_stores_nothing(dx_api, dx_core,
     ],
     ids=["array", "number", "duplicate-keys", "invalid-json", "nan", "null", "empty", "bad-name", "not-utf8"],
 )
-@scopes
-async def test_unacceptable_secrets_json_is_refused_and_changes_nothing(
-    dx_api, dx_core, scope, content, status_code, words
-):
+async def test_unacceptable_secrets_json_is_refused_and_changes_nothing(dx_api, content, status_code, words):
     await make_owners(dx_api)
-    await upload(dx_api, scope, {"A": 1, "KEEP": 2})
-    status, body = await upload(dx_api, scope, content, mode="replace")
-    assert_error(status, body, status_code, *words)
-    assert await listing(dx_api, scope) == [("A", 1), ("KEEP", 1)]
+    for scope in SCOPES:
+        await upload(dx_api, scope, {"A": 1, "KEEP": 2})
+        status, body = await upload(dx_api, scope, content, mode="replace")
+        assert_error(status, body, status_code, *words)
+        assert await listing(dx_api, scope) == [("A", 1), ("KEEP", 1)]
 
 
 async def test_upload_with_two_files_is_400_and_stores_nothing(dx_api, dx_core):
