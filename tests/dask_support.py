@@ -65,10 +65,10 @@ def install_capture(dask_scheduler: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- processes
-def _env(extra: dict[str, str]) -> dict[str, str]:
+def _env(extra: dict[str, str], allowed_failures: int = 0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DX_MASTER_KEY", "DX_EXECUTOR_KEY")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
+    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = str(allowed_failures)
     env.update(extra)
     return env
 
@@ -90,7 +90,8 @@ def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
 class DaskCluster:
     """`start()`; `address`; `add_worker(...)`; `kill(proc)`; `stop()` (always, even on failure)."""
 
-    def __init__(self, folder: Path, executor_key_b64: str, workers: int = 2) -> None:
+    def __init__(self, folder: Path, executor_key_b64: str, workers: int = 2, allowed_failures: int = 0) -> None:
+        self.allowed_failures = allowed_failures
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.key = executor_key_b64
@@ -119,7 +120,7 @@ class DaskCluster:
             [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
              "--port", "0", "--no-dashboard", "--no-jupyter", "--scheduler-file", str(scheduler_file),
              "--preload", "dask_support"],
-            _env({}),
+            _env({}, self.allowed_failures),
         )
         deadline = time.monotonic() + timeout
         while not self.address:
@@ -133,7 +134,8 @@ class DaskCluster:
                 time.sleep(0.05)
         for i in range(self.n_workers):
             self.add_worker(f"w{i + 1}")
-        self.wait_for_workers(self.n_workers, timeout)
+        if self.n_workers:
+            self.wait_for_workers(self.n_workers, timeout)
         return self
 
     def add_worker(self, name: str, resources: str = "", key: Optional[str] = None) -> subprocess.Popen:

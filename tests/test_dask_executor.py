@@ -44,10 +44,15 @@ def dx_config():
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config, dask_cluster, dask_executor_config):
+def scheduler_address(dask_cluster) -> str:
+    return dask_cluster.address
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config, scheduler_address, dask_executor_config):
     return {
         **jp_server_config,
-        "DaskExecutor": {"scheduler_address": dask_cluster.address, "heartbeat_interval": 0.3,
+        "DaskExecutor": {"scheduler_address": scheduler_address, "heartbeat_interval": 0.3,
                          **dask_executor_config},
     }
 
@@ -230,3 +235,43 @@ class TestAWorkerWithoutTheKey:
             assert done["steps"][0]["status"] == "unprocessed"
         finally:
             await asyncio.to_thread(dask_cluster.kill, keyless)
+
+
+class TestDaskRetryingARunWhoseWorkerDied:
+    """With Dask's retries on (allowed-failures 1), the task of a run whose worker died is sent to
+    another worker: the server refuses to start it again, so the run never executes twice, and
+    the execution ends failed saying why."""
+
+    @pytest.fixture
+    def retrying_cluster(self, tmp_path):
+        cluster = DaskCluster(tmp_path / "dask", EXECUTOR_KEY_B64, workers=0, allowed_failures=1)
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+
+    @pytest.fixture
+    def scheduler_address(self, retrying_cluster) -> str:
+        return retrying_cluster.address
+
+    async def test_the_second_attempt_is_refused_and_the_execution_fails(self, dx_api, retrying_cluster, tmp_path):
+        first = retrying_cluster.add_worker("first")
+        await asyncio.to_thread(retrying_cluster.wait_for_workers, 1)
+        starts = tmp_path / "starts"
+        await make_package(dx_api, {"slow.py": "import os\nfrom ferris_ef import get_param\n"
+                                              "with open(get_param('starts'), 'a') as f:\n"
+                                              "    f.write(f'{os.getpid()}\\n')\n" + SLOW})
+        execution = await start(dx_api, params={"starts": str(starts)})
+        await wait_for_step(dx_api, execution["id"], 1, "in_progress")
+        step_pid = int(await wait_for_file(starts))
+        retrying_cluster.add_worker("second")
+        await asyncio.to_thread(retrying_cluster.wait_for_workers, 2)
+        await asyncio.to_thread(retrying_cluster.kill, first)
+        done = await wait_for(dx_api, execution["id"], timeout=60)
+        assert done["status"] == "failed"
+        assert "the re-scheduled attempt was refused, since a run never executes twice" in done["status_message"]
+        assert "no longer pending" in done["status_message"]
+        await asyncio.sleep(1.0)
+        assert starts.read_text().splitlines() == [str(step_pid)]  # the step ran once, on the first worker
+        await _until(lambda: not _alive(step_pid), 15, "the orphaned step to be killed")
