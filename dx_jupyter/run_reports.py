@@ -19,6 +19,7 @@ never through the Dask scheduler. This module holds no SQL and needs only the st
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -148,13 +149,13 @@ class HttpReporter:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:
-                return resp.status, json.loads(resp.read() or b"{}")
+                code, payload = resp.status, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as err:
             try:
-                payload = json.loads(err.read() or b"{}")
-            except ValueError:
-                payload = {}
-            return err.code, payload
+                code, payload = err.code, json.loads(err.read() or b"{}")
+            except (OSError, ValueError, http.client.HTTPException):
+                code, payload = err.code, {}
+        return code, payload if isinstance(payload, dict) else {}
 
     def _post(self, body: dict[str, Any], retry_for: Optional[float] = None) -> tuple[int, dict[str, Any]]:
         """POST with retries on network errors and 5xx; 4xx answers are returned as they are."""
@@ -166,7 +167,7 @@ class HttpReporter:
                 if code < 500:
                     return code, payload
                 problem = f"HTTP {code}: {payload.get('message', '')}"
-            except (OSError, ValueError) as err:  # URLError, timeouts, resets, bad JSON
+            except (OSError, ValueError, http.client.HTTPException) as err:  # URLError, timeouts, resets, bad JSON
                 problem = f"{type(err).__name__}: {err}"
             if time.monotonic() + delay > deadline:
                 raise ReportFailed(
