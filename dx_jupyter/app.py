@@ -129,6 +129,7 @@ class DXJupyter(ExtensionApp):
             parent=self, reporter=executions, executor_key=executor_key,
             redact_results=self.redact_results,
         )
+        executions.redact_min_length = executor.redact_min_length
         self.dx = DXCore(
             backend, executions, executor, self._api_url(),
             kernel_token=pysecrets.token_urlsafe(32), threads=self.db_threads,

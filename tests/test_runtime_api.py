@@ -168,3 +168,15 @@ async def test_state_belongs_to_one_package(dx_api):
     await run(dx_api, "a")
     done = await run(dx_api, "b")
     assert (await output(dx_api, done["id"]))["output"] == "{}\n"
+
+
+async def test_value_set_by_a_script_is_masked_in_that_same_steps_result(dx_api):
+    await make_package(dx_api, {"set.py": (
+        "from ferris_ef import context\n"
+        "context.secrets.set('NEW_PASS', 'fresh-value-9137', 'project')\n"
+        "print('printed:', context.secrets.get('NEW_PASS'))\n"
+    )})
+    done = await run(dx_api)
+    assert done["status"] == "completed", done
+    result = await output(dx_api, done["id"])
+    assert result["output"] == "printed: [REDACTED]\n"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from ..errors import Conflict, Forbidden, InvalidContent, InvalidInput, NotFound, TooLarge
 from ..keyring import open_sealed, seal
+from ..redaction import DEFAULT_MIN_LENGTH, Redactor
 from ..run_events import RunScript, build_run_event
 from ..runner import CANCELLED, COMPLETED, FAILED, StepResult
 from ..store import Store
@@ -85,10 +86,17 @@ def check_params(params: Any) -> dict[str, Any]:
 class ExecutionsService:
     """Owns execution rows. Also the `RunReporter` of executors that share this store."""
 
-    def __init__(self, store: Store, secrets: SecretsService, executor_key: bytes) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secrets: SecretsService,
+        executor_key: bytes,
+        redact_min_length: int = DEFAULT_MIN_LENGTH,
+    ) -> None:
         self.store = store
         self.secrets = secrets
         self.executor_key = executor_key
+        self.redact_min_length = redact_min_length
 
     # ----- creating runs -----
     def create(
@@ -155,7 +163,20 @@ class ExecutionsService:
                 .values(status=IN_PROGRESS, started_at=utcnow())
             )
 
+    def _redact_late_values(self, execution_id: str, result: StepResult) -> str:
+        """Mask values the run itself wrote (`context.secrets.set`), which its runner never knew."""
+        if not result.redacted:
+            return result.output
+        with self.store.read() as session:
+            execution = session.get(Execution, execution_id)
+            if execution is None:
+                return result.output
+            package_id, since = execution.package_id, execution.created_at
+        late = self.secrets.values_changed_since(package_id, since)
+        return Redactor(late, self.redact_min_length).redact(result.output) if late else result.output
+
     def step_finished(self, execution_id: str, result: StepResult) -> None:
+        output = self._redact_late_values(execution_id, result)
         with self.store.write() as session:
             execution = session.get(Execution, execution_id)
             if execution is None:
@@ -171,7 +192,7 @@ class ExecutionsService:
                     started_at=result.started_at,
                     finished_at=result.finished_at,
                     duration=result.duration,
-                    output=seal(key, result.output.encode(), _result_aad(execution_id, result.number)),
+                    output=seal(key, output.encode(), _result_aad(execution_id, result.number)),
                     output_truncated=result.truncated,
                     output_redacted=result.redacted,
                 )

@@ -308,6 +308,26 @@ class SecretsService:
                 scoped[owner.scope] = {row.name: self._decrypt(keys, row) for row in rows}
             return scoped
 
+    def values_changed_since(self, package_id: str, since: datetime) -> list[Any]:
+        """Values in the package's chain written at or after `since` (e.g. by its running scripts)."""
+        with self.store.read() as session:
+            chain = chain_for_package(session, package_id)
+            rows = [
+                row
+                for owner in chain
+                for row in session.scalars(
+                    select(Secret).where(
+                        Secret.scope == owner.scope,
+                        Secret.owner_id == owner.id,
+                        Secret.updated_at >= since,
+                    )
+                )
+            ]
+            if not rows:
+                return []
+            keys = self._data_keys(session, chain)
+            return [self._decrypt(keys, row) for row in rows]
+
     def resolve_chain(self, package_id: str) -> dict[str, Any]:
         """Every secret a package may read; package names win over project over platform."""
         return merge_scopes(self.resolve_scoped(package_id))
