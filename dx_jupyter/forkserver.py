@@ -154,9 +154,12 @@ def _reap(sock: socket.socket) -> None:
 
 
 def _preload(modules: Sequence[str]) -> None:
-    import ferris_ef  # noqa: F401  (the point is to have it imported before forking)
-    import ferris_ef.launch  # noqa: F401
+    import json  # noqa: F401  (the point is to have these imported before forking)
     import runpy  # noqa: F401
+
+    import ferris_ef  # noqa: F401
+    import ferris_ef.backends.runtime  # noqa: F401
+    import ferris_ef.launch  # noqa: F401
 
     for name in modules:
         __import__(name)

@@ -123,6 +123,15 @@ def test_hash_token_is_not_the_token():
     assert hash_token("abc") != "abc" and len(hash_token("abc")) == 64
 
 
+def _running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 class TestCrash:
     """A real server killed with SIGKILL mid-run, and a new server on the same data dir."""
 
@@ -158,6 +167,11 @@ class TestCrash:
             token = token_file.read_text().strip()
             assert first.call("GET", f"executions/{created['id']}")[1]["status"] == "in_progress"
             first.kill()
+            # the fork server sees its executor vanish and ends the orphaned step
+            deadline = time.monotonic() + 15
+            while _running(step_pid):
+                assert time.monotonic() < deadline, "the orphaned step outlived the killed server"
+                time.sleep(0.05)
 
             second = RealServer(tmp_path / "two", data_dir, MASTER_KEY).start()
             try:
