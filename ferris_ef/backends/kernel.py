@@ -29,16 +29,18 @@ UNBOUND_NOTICE = (
 _lock = threading.Lock()
 _project: Optional[str] = None
 _package: Optional[str] = None
+_generation = 0  # bumped by bind(): a new %dx_use reads the package (id, config) again
 _told_unbound = False
 
 
 def bind(project: Optional[str], package: Optional[str] = None) -> None:
     """Bind this kernel's context to a project, or to a package of it (None, None: unbind)."""
-    global _project, _package
+    global _project, _package, _generation
     if package and not project:
         raise FerrisError("a package is bound with its project: PROJECT/PACKAGE")
     with _lock:
         _project, _package = project or None, package or None
+        _generation += 1
 
 
 def binding() -> tuple[Optional[str], Optional[str]]:
@@ -74,7 +76,7 @@ class KernelBackend(ContextBackend):
             self.client = KernelClient.from_env()
         except DXClientError as err:
             raise FerrisError(err.message, kind="not_connected") from None
-        self._package_info: dict[tuple[str, str], dict[str, Any]] = {}
+        self._package_info: dict[tuple[str, str, int], dict[str, Any]] = {}
 
     def __repr__(self) -> str:  # never the token
         return f"<KernelBackend {self.client.api_url} bound to {self.describe()}>"
@@ -100,7 +102,7 @@ class KernelBackend(ContextBackend):
         project, package = binding()
         if not (project and package):
             raise FerrisError(f"{what} needs a package: bind the notebook with %dx_use PROJECT/PACKAGE")
-        key = (project, package)
+        key = (project, package, _generation)
         if key not in self._package_info:
             self._package_info = {key: self._call(self.client.package, project, package)}
         return self._package_info[key]
