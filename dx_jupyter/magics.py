@@ -87,7 +87,7 @@ def _parsers() -> dict[str, _Parser]:
     use.add_argument("--unbind", action="store_true", help="forget the binding: platform scope only")
 
     run = p["dx_run"] = _Parser("dx_run", "Run a package and follow its execution in a live widget. "
-                                "Returns the execution: r = %%dx_run PACKAGE.")
+                                "Returns the execution: r = %dx_run PACKAGE.")
     run.add_argument("package", metavar="[PROJECT/]PACKAGE")
     run.add_argument("--project", help="the package's project (default: the bound project)")
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
