@@ -147,7 +147,7 @@ def test_wrong_master_key_refuses_before_migrating_an_old_schema(data_dir, maste
     b.close()
     con = sqlite3.connect(data_dir / "dx.db")
     try:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
     finally:
         con.close()
 

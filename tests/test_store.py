@@ -71,7 +71,7 @@ def test_upgrade_is_idempotent(db_url):
             version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
     finally:
         store.dispose()
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_downgrade_to_base_then_upgrade_again(db_url):

@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -111,6 +113,11 @@ class Package(Base):
     name: Mapped[str] = mapped_column(String(128))
     description: Mapped[str] = mapped_column(Text, default="")
     config_json: Mapped[str] = mapped_column(Text, default="{}")
+    # manifest.json (services/manifest.py): cron schedule, event types that trigger it, switches
+    schedule: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    trigger_events_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    allow_manual_triggering: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     project: Mapped[Project] = relationship(back_populates="packages")
@@ -184,6 +191,8 @@ class Execution(Base):
     status_message: Mapped[str] = mapped_column(Text, default="")
     params_json: Mapped[str] = mapped_column(Text, default="{}")
     token_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True, index=True)
+    # how many events led to this run (0: not triggered by an event); see services/events.py
+    event_depth: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
@@ -213,3 +222,41 @@ class Step(Base):
     output_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     output_redacted: Mapped[bool] = mapped_column(Boolean, default=True)
     execution: Mapped[Execution] = relationship(back_populates="steps")
+
+
+class ScheduledJob(Base):
+    """A later execution of a package: once at `next_run_at`, or on a cron (services/scheduler.py).
+
+    `source` is "script" (context.scheduler), or "manifest" for the package's own `schedule`.
+    """
+
+    __tablename__ = "scheduled_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    package_id: Mapped[str] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"), index=True)
+    trigger: Mapped[str] = mapped_column(String(16), default="scheduled")
+    source: Mapped[str] = mapped_column(String(16), default="script")
+    cron: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """An event as sent (CloudEvents fields), and the executions it triggered (services/events.py)."""
+
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(256), index=True)
+    source: Mapped[str] = mapped_column(String(512))
+    time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+    topic: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
+    reference_id: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
+    depth: Mapped[int] = mapped_column(Integer, default=1)
+    sender_package_id: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    sender_execution_id: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    dispatched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime, nullable=True, index=True)
+    triggered_json: Mapped[str] = mapped_column(Text, default="[]")
