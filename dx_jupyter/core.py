@@ -36,9 +36,14 @@ class DXCore:
     async def run_blocking(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
-    async def start_execution(self, project: str, package: str, params: Any) -> dict[str, Any]:
+    async def start_execution(
+        self, project: str, package: str, params: Any, trigger: str = "manual", event_depth: int = 0,
+    ) -> dict[str, Any]:
         info, event = await self.run_blocking(
-            functools.partial(self.executions.create, project, package, params, api_url=self.api_url)
+            functools.partial(
+                self.executions.create, project, package, params, trigger,
+                api_url=self.api_url, event_depth=event_depth,
+            )
         )
         try:
             await self.run_blocking(functools.partial(self.executor.submit, event))

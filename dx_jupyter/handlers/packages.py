@@ -27,6 +27,13 @@ def _names(field: str, raw: Any) -> Any:
     return raw
 
 
+def _manifest(raw: Any) -> Any:
+    """The JSON field `manifest`: an object of manifest.json fields, or None when absent."""
+    if raw is not None and not isinstance(raw, dict):
+        raise InvalidInput("manifest must be a JSON object of manifest.json fields")
+    return raw
+
+
 class PackageFormMixin(DXHandler):
     def is_multipart(self) -> bool:
         return self.request.headers.get("Content-Type", "").startswith("multipart/form-data")
@@ -66,17 +73,18 @@ class PackagesHandler(PackageFormMixin):
     @api
     async def post(self, project: str) -> None:
         if self.is_multipart():
-            self.check_form({"name", "description"}, {"scripts", "secrets", "config"})
+            self.check_form({"name", "description"}, {"scripts", "secrets", "config", "manifest"})
             kwargs: dict[str, Any] = {
                 "name": self.form_value("name"),
                 "description": self.form_value("description", ""),
                 "scripts": self.files("scripts"),
                 "secrets": self.one_file("secrets"),
                 "config": self.one_file("config"),
+                "manifest": self.one_file("manifest"),
             }
         else:
             body = self.json_object()
-            unknown = set(body) - {"name", "description", "scripts", "config"}
+            unknown = set(body) - {"name", "description", "scripts", "config", "manifest"}
             if unknown:
                 raise InvalidInput(
                     f"unknown fields: {', '.join(sorted(unknown))}; a secrets.json goes in a "
@@ -87,6 +95,7 @@ class PackagesHandler(PackageFormMixin):
                 "description": body.get("description", ""),
                 "scripts": _json_scripts(body.get("scripts")),
                 "config": body.get("config"),
+                "manifest": _manifest(body.get("manifest")),
             }
         if kwargs["name"] is None:
             raise InvalidInput("a package needs a name")
@@ -102,14 +111,16 @@ class PackageHandler(PackageFormMixin):
     @api
     async def patch(self, project: str, package: str) -> None:
         if self.is_multipart():
-            self.check_form({"description"}, {"scripts", "config"})
-            kwargs: dict[str, Any] = {"scripts": self.files("scripts"), "config": self.one_file("config")}
+            self.check_form({"description"}, {"scripts", "config", "manifest"})
+            kwargs: dict[str, Any] = {"scripts": self.files("scripts"), "config": self.one_file("config"),
+                                      "manifest": self.one_file("manifest")}
             description = self.form_value("description")
             if description is not None:
                 kwargs["description"] = description
         else:
             body = self.json_object()
-            unknown = set(body) - {"description", "config", "script_order", "scripts", "remove_scripts"}
+            unknown = set(body) - {"description", "config", "script_order", "scripts", "remove_scripts",
+                                   "manifest"}
             if unknown:
                 raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
             kwargs = {
@@ -118,6 +129,7 @@ class PackageHandler(PackageFormMixin):
                 "script_order": _names("script_order", body.get("script_order")),
                 "scripts": _json_scripts(body.get("scripts")),
                 "remove_scripts": _names("remove_scripts", body.get("remove_scripts")) or [],
+                "manifest": _manifest(body.get("manifest")),
             }
         self.reply(await self.call(self.dx.backend.packages.update, project, package, **kwargs))
 

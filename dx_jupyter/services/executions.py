@@ -106,12 +106,18 @@ class ExecutionsService:
         params: Any = None,
         trigger: str = "manual",
         api_url: Optional[str] = None,
+        event_depth: int = 0,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Record a pending execution; return it and the run event for the executor."""
         params = check_params(params)
         token = pysecrets.token_urlsafe(32)
         with self.store.write() as session:
             pkg = get_package(session, project, package)
+            if trigger == "manual" and pkg.allow_manual_triggering is False:
+                raise Conflict(
+                    f"package {project}/{package} does not allow manual runs (its manifest says "
+                    "allow_manual_triggering: false); it runs on its schedule or on events"
+                )
             if not pkg.scripts:
                 raise Conflict(f"package {project}/{package} has no scripts to run")
             run_params = {**params, "package_name": pkg.name, "package_id": pkg.id}
@@ -120,6 +126,7 @@ class ExecutionsService:
                 trigger=trigger,
                 params_json=json.dumps(run_params),
                 token_hash=hash_token(token),
+                event_depth=event_depth,
                 steps=[Step(number=s.position, script=s.name) for s in pkg.scripts],
             )
             session.add(execution)

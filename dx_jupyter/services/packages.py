@@ -17,6 +17,7 @@ from .. import names
 from ..errors import Conflict, InvalidContent, InvalidInput, NotFound, TooLarge
 from ..store import Store
 from ..store.models import Package, Script
+from .manifest import MANIFEST_FILE, apply_manifest, parse_manifest
 from .owners import get_package, get_project, package_owner
 from .secrets import SecretsService
 from .serialize import package_dict
@@ -83,18 +84,20 @@ class PackagesService:
 
     @staticmethod
     def _split(
-        scripts: Sequence[Upload], secrets: Optional[Upload], config: Any
-    ) -> tuple[list[Upload], Optional[Upload], Any]:
-        """Pull a secrets.json or config.json out of the script files."""
+        scripts: Sequence[Upload], secrets: Optional[Upload], config: Any, manifest: Any = None
+    ) -> tuple[list[Upload], Optional[Upload], Any, Any]:
+        """Pull a secrets.json, config.json or manifest.json out of the script files."""
         kept = []
         for upload in scripts:
             if upload.filename == SECRETS_FILE and secrets is None:
                 secrets = upload
             elif upload.filename == CONFIG_FILE and config is None:
                 config = upload
+            elif upload.filename == MANIFEST_FILE and manifest is None:
+                manifest = upload
             else:
                 kept.append(upload)
-        return kept, secrets, config
+        return kept, secrets, config, manifest
 
     def create(
         self,
@@ -104,14 +107,17 @@ class PackagesService:
         scripts: Sequence[Upload] = (),
         secrets: Optional[Upload] = None,
         config: Any = None,
+        manifest: Any = None,
     ) -> dict[str, Any]:
-        """One transaction: a bad script, config or secrets.json stores nothing."""
+        """One transaction: a bad script, config, manifest or secrets.json stores nothing."""
         names.owner_name("package", name)
         if not isinstance(description, str):
             raise InvalidInput("package description must be a string")
-        scripts, secrets, config = self._split(scripts, secrets, config)
+        scripts, secrets, config, manifest = self._split(scripts, secrets, config, manifest)
         sources = self._sources(scripts)
         config_dict = parse_config(config) if config is not None else {}
+        manifest_fields = parse_manifest(manifest) if manifest is not None else {}
+        description = description or manifest_fields.get("description", "")
         try:
             with self.store.write() as session:
                 proj = get_project(session, project)
@@ -123,6 +129,7 @@ class PackagesService:
                 package.scripts = [Script(name=n, position=i, content=s) for i, (n, s) in enumerate(sources, 1)]
                 session.add(package)
                 session.flush()
+                apply_manifest(session, package, manifest_fields)
                 out = package_dict(package)
                 if secrets is not None:
                     result = self.secrets.upload_in(session, package_owner(package, proj.name), secrets.body)
@@ -164,10 +171,14 @@ class PackagesService:
         script_order: Optional[Sequence[str]] = None,
         scripts: Sequence[Upload] = (),
         remove_scripts: Sequence[str] = (),
+        manifest: Any = None,
     ) -> dict[str, Any]:
         if description is not None and not isinstance(description, str):
             raise InvalidInput("package description must be a string")
         config_dict = parse_config(config) if config is not None else None
+        manifest_fields = parse_manifest(manifest) if manifest is not None else None
+        if description is None and manifest_fields:
+            description = manifest_fields.get("description")
         sources = self._sources(scripts)
         with self.store.write() as session:
             pkg = get_package(session, project, package)
@@ -179,6 +190,8 @@ class PackagesService:
             self._put_scripts(pkg, sources)
             if script_order is not None:
                 self._reorder(pkg, script_order)
+            if manifest_fields is not None:
+                apply_manifest(session, pkg, manifest_fields)
             session.flush()
             session.refresh(pkg)
             return package_dict(pkg)

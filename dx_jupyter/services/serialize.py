@@ -39,6 +39,11 @@ def package_dict(package: Package) -> dict[str, Any]:
         "description": package.description,
         "scripts": [script_dict(s) for s in package.scripts],
         "config": json.loads(package.config_json),
+        # its manifest.json (services/manifest.py)
+        "schedule": package.schedule,
+        "trigger_events": json.loads(package.trigger_events_json or "[]"),
+        "active": package.active is not False,
+        "allow_manual_triggering": package.allow_manual_triggering is not False,
         "created_at": iso(package.created_at),
         "updated_at": iso(package.updated_at),
     }
