@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Int, Type, Unicode, default
+from traitlets import Bool, Float, Int, Type, Unicode, default, validate
 
 from ._version import __version__
 from .backend import default_data_dir, default_db_url, open_backend
@@ -18,9 +18,12 @@ from .executors.local import LocalExecutor
 from .kernel_env import API_URL_ENV, MASK_ENV, TOKEN_ENV, export_to_kernels, kernel_api_url
 from .keyring import EnvOrFileMasterKeyProvider, MasterKeyProvider, decode_key
 from .routes import route_table
+from .scheduling import Triggers
 from .secrets_file import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_VALUE_BYTES, Limits
+from .services.events import DEFAULT_MAX_DEPTH, EventsService
 from .services.executions import ExecutionsService
 from .services.packages import DEFAULT_MAX_SCRIPT_BYTES
+from .services.scheduler import SchedulerService
 from .store.database import PoolSettings
 
 EXECUTOR_KEY_ENV = "DX_EXECUTOR_KEY"
@@ -80,6 +83,26 @@ class DXJupyter(ExtensionApp):
     db_pool_recycle = Int(
         1800, config=True, help="PostgreSQL: seconds after which a pooled connection is replaced.",
     )
+    scheduler_interval = Float(
+        10.0, config=True, help="Seconds between two rounds of the scheduler loop, which starts "
+        "due jobs (context.scheduler, manifest schedules) and events recorded without a server.",
+    )
+    max_event_depth = Int(
+        DEFAULT_MAX_DEPTH, config=True, help="Longest chain of events triggering executions that "
+        "send events; a deeper event is refused (a loop guard).",
+    )
+
+    @validate("scheduler_interval")
+    def _check_scheduler_interval(self, proposal: Any) -> float:
+        if not proposal["value"] > 0:
+            raise ValueError("DXJupyter.scheduler_interval must be a number of seconds above 0")
+        return proposal["value"]
+
+    @validate("max_event_depth")
+    def _check_max_event_depth(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError("DXJupyter.max_event_depth must be at least 1")
+        return proposal["value"]
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -135,6 +158,12 @@ class DXJupyter(ExtensionApp):
             kernel_token=pysecrets.token_urlsafe(32), threads=self.db_threads,
         )
         self.settings["dx"] = self.dx
+        self.triggers = Triggers(
+            self.dx, SchedulerService(backend.store), EventsService(backend.store, self.max_event_depth),
+            self.scheduler_interval,
+        )
+        self.settings["dx_triggers"] = self.triggers
+        self.triggers.start()
         export_to_kernels(self.serverapp.kernel_manager, self._kernel_env)
         self.log.info("dx_jupyter %s: store %s, executor %s", __version__,
                       _safe_url(backend.store.url), type(executor).__name__)
@@ -151,6 +180,9 @@ class DXJupyter(ExtensionApp):
         self.handlers.extend(route_table())
 
     async def stop_extension(self) -> None:
+        triggers = getattr(self, "triggers", None)
+        if triggers is not None:
+            await triggers.stop()
         dx = getattr(self, "dx", None)
         if dx is not None:
             await dx.run_blocking(lambda: None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .handlers import executions, kernel, openapi, packages, projects, report, runtime, secrets
+from .handlers import executions, kernel, openapi, packages, projects, report, runtime, scheduling, secrets
 
 API = r"/dx/api"
 NAME = r"([^/]+)"
@@ -51,4 +51,9 @@ def route_table() -> list[tuple[str, Any]]:
         (rf"{KEXECUTION}/steps/([0-9]+)/result", kernel.KernelStepResultHandler),
         (rf"{KEXECUTION}/cancel", kernel.KernelCancelHandler),
         (rf"{API}/runtime/executions/([0-9a-f]{{32}})/report", report.ExecutionReportHandler),
+        (rf"{API}/runtime/scheduler/jobs", scheduling.RuntimeJobsHandler),
+        (rf"{API}/runtime/events", scheduling.RuntimeEventsHandler),
+        (rf"{PACKAGE}/jobs", scheduling.PackageJobsHandler),
+        (rf"{PACKAGE}/jobs/{NAME}", scheduling.PackageJobHandler),
+        (rf"{API}/events", scheduling.EventsHandler),
     ]

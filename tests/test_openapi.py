@@ -30,7 +30,8 @@ SPEC = json.loads(SPEC_FILE.read_text())
 
 # a value for each path parameter name, valid for its schema and its route's group
 SAMPLES = {"project": "demo", "package": "secrets-demo", "script": "test_secrets.py", "name": "DB_PASS",
-           "execution": "0123456789abcdef0123456789abcdef", "number": "1"}
+           "execution": "0123456789abcdef0123456789abcdef", "number": "1",
+           "job": "0123456789abcdef0123456789abcdef"}
 
 
 def spec_paths() -> dict[str, str]:
