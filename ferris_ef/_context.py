@@ -14,8 +14,15 @@ import os
 import threading
 from typing import Any, Optional
 
-from .backends.base import ContextBackend, PackageInfo, check_secret_name, normalize_scope
-from .errors import FerrisError, NotAvailableError
+from .backends.base import (
+    ContextBackend,
+    PackageInfo,
+    check_event,
+    check_job,
+    check_secret_name,
+    normalize_scope,
+)
+from .errors import FerrisError
 
 _lock = threading.RLock()
 _runtime_payload: Optional[dict[str, Any]] = None
@@ -173,11 +180,42 @@ class State:
         return "<ferris_ef context.state>"
 
 
-def _not_yet(name: str, what: str) -> NotAvailableError:
-    return NotAvailableError(
-        f"context.{name} is not available yet in this version of ferris_ef ({what} comes in a later "
-        "release); nothing was scheduled or sent"
-    )
+class Scheduler:
+    """`context.scheduler`: later executions of this package."""
+
+    __slots__ = ()
+
+    def schedule(self, minutes: float = 0, hours: float = 0, days: float = 0,
+                 cron_expression: Optional[str] = None, parameters: Optional[dict[str, Any]] = None) -> str:
+        """Run this package again after the delay, or on `cron_expression` (which wins; 5 fields,
+        UTC), with `parameters` as its params. Returns the job id."""
+        job = check_job("scheduled", minutes, hours, days, cron_expression, parameters)
+        return current_backend().schedule_job(job)
+
+    def retry(self, minutes: float = 0, hours: float = 0, days: float = 0,
+              cron_expression: Optional[str] = None, parameters: Optional[dict[str, Any]] = None) -> str:
+        """As `schedule()`; the execution it starts has the trigger "retry"."""
+        job = check_job("retry", minutes, hours, days, cron_expression, parameters)
+        return current_backend().schedule_job(job)
+
+    def __repr__(self) -> str:
+        return "<ferris_ef context.scheduler>"
+
+
+class Events:
+    """`context.events`: events that trigger the packages whose manifest lists their type."""
+
+    __slots__ = ()
+
+    def send(self, event_type: str, event_source: Optional[str] = None, data: Optional[dict[str, Any]] = None,
+             topic: Optional[str] = None, reference_id: Optional[str] = None) -> str:
+        """Send an event (CloudEvents shape); `data` becomes the params of the executions it
+        triggers. Returns the event id."""
+        event = check_event(event_type, event_source, data, topic, reference_id)
+        return current_backend().send_event(event)
+
+    def __repr__(self) -> str:
+        return "<ferris_ef context.events>"
 
 
 class Context:
@@ -186,6 +224,8 @@ class Context:
     def __init__(self) -> None:
         self.secrets = Secrets()
         self.state = State()
+        self.scheduler = Scheduler()
+        self.events = Events()
         self._logger: Any = None
 
     @property
@@ -214,16 +254,9 @@ class Context:
             self._logger = make_logger(backend.package().name, backend.config().get("LOG_LEVEL"))
         return self._logger
 
-    @property
-    def scheduler(self) -> Any:
-        raise _not_yet("scheduler", "scheduling later executions from a script")
-
-    @property
-    def events(self) -> Any:
-        raise _not_yet("events", "sending events from a script")
-
     def __dir__(self) -> list[str]:
-        return ["config", "configs", "logging", "package", "parameters", "params", "secrets", "state"]
+        return ["config", "configs", "events", "logging", "package", "parameters", "params", "scheduler",
+                "secrets", "state"]
 
     def __repr__(self) -> str:
         backend = _backend

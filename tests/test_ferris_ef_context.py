@@ -1,4 +1,4 @@
-"""ferris_ef.context itself: the backend choice and the parts that are not in this version."""
+"""ferris_ef.context itself: the backend choice, and the scheduler/events argument checks."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import ferris_ef
+import ferris_ef.backends.base
 from ferris_ef import FerrisError, NotAvailableError, context
 
 
@@ -29,17 +30,53 @@ def test_importing_ferris_ef_needs_no_context() -> None:
     assert repr(context) == "<ferris_ef context (not chosen yet)>"
 
 
-@pytest.mark.parametrize("name", ["scheduler", "events"])
-def test_scheduler_and_events_say_they_are_not_available_yet(name: str) -> None:
-    with pytest.raises(NotAvailableError, match=f"context.{name} is not available yet"):
-        getattr(context, name)
+def test_scheduler_and_events_are_attributes_of_the_context() -> None:
+    assert repr(context.scheduler) == "<ferris_ef context.scheduler>"
+    assert repr(context.events) == "<ferris_ef context.events>"
+    assert {"scheduler", "events"} <= set(dir(context))
 
 
-@pytest.mark.parametrize("name", ["scheduler", "events"])
-def test_scheduler_and_events_are_attribute_errors(name: str) -> None:
-    with pytest.raises(AttributeError):
-        getattr(context, name)
-    assert not hasattr(context, name)
+class _NoSchedulingBackend(ferris_ef.backends.base.ContextBackend):
+    """A backend that does not provide scheduling, as the notebook kernel backend for now."""
+
+    mode = "kernel"
+    params = package = config = get_state = lambda self: {}
+    get_secret = lambda self, name: None  # noqa: E731
+    set_secret = lambda self, name, value, scope: {}  # noqa: E731
+    put_state = lambda self, key, value: None  # noqa: E731
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: context.scheduler.schedule(minutes=1), "scheduler"),
+    (lambda: context.scheduler.retry(minutes=1), "scheduler"),
+    (lambda: context.events.send("a"), "events"),
+])
+def test_a_backend_without_scheduling_says_to_use_a_package_script(monkeypatch, call, name) -> None:
+    monkeypatch.setattr(ferris_ef._context, "_backend", _NoSchedulingBackend())
+    with pytest.raises(NotAvailableError, match=f"context.{name} is not available in kernel mode: .* package script"):
+        call()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"minutes": -1}, "minutes must not be negative"),
+    ({"hours": "2"}, "hours must be a number"),
+    ({}, "give a delay"),
+    ({"cron_expression": "* * *"}, "not a cron expression"),
+    ({"minutes": 1, "parameters": [1]}, "parameters must be a dict"),
+])
+def test_scheduler_arguments_are_checked_before_any_context_is_needed(kwargs, message) -> None:
+    with pytest.raises(FerrisError, match=message):
+        context.scheduler.schedule(**kwargs)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("bad type",), "not a valid event type"),
+    (("a", None, [1]), "data must be a dict"),
+    (("a", ""), "event_source must be a non-empty string"),
+])
+def test_event_arguments_are_checked_before_any_context_is_needed(args, message) -> None:
+    with pytest.raises(FerrisError, match=message):
+        context.events.send(*args)
 
 
 def test_an_unknown_attribute_is_a_plain_attribute_error() -> None:

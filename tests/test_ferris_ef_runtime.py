@@ -116,10 +116,10 @@ def test_logging_level_comes_from_the_payload_config(tmp_path: Path) -> None:
     assert "hidden" not in done.stderr
 
 
-def test_scheduler_is_not_available_in_this_version(tmp_path: Path) -> None:
+def test_scheduler_without_the_server_address_says_what_is_missing(tmp_path: Path) -> None:
     done = run_step(tmp_path, "from ferris_ef import context\ncontext.scheduler.schedule(minutes=5)\n")
     assert done.returncode == 1
-    assert "context.scheduler is not available yet" in done.stderr
+    assert "scheduling a job: this step was started without the DX server's address or token" in done.stderr
 
 
 # ----- running the script like `python script.py` -----

@@ -3,12 +3,18 @@
 The file format is the original ferris_ef's. Unlike the original, a missing secret is None,
 `secrets.set` exists and persists into `ef_env.json`, and state survives the process.
 Local mode has one flat `secrets` dict, so every scope given to `secrets.set` writes there.
+`context.scheduler` and `context.events` never call a server here (the original's local
+scheduler did): jobs are appended to `ef_scheduled_jobs.json` and events to `ef_events.json`
+beside `ef_env.json`, and a log line says that local mode does not run them.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -17,6 +23,9 @@ from .base import ContextBackend, PackageInfo
 
 ENV_FILE = "ef_env.json"
 STATE_FILE = "ef_package_state.json"
+JOBS_FILE = "ef_scheduled_jobs.json"
+EVENTS_FILE = "ef_events.json"
+log = logging.getLogger("ferris_ef")
 SECTIONS = ("params", "secrets", "config")
 
 
@@ -71,6 +80,8 @@ class LocalBackend(ContextBackend):
         self.dir = Path(directory if directory is not None else os.getcwd()).resolve()
         self.env_path = self.dir / ENV_FILE
         self.state_path = self.dir / STATE_FILE
+        self.jobs_path = self.dir / JOBS_FILE
+        self.events_path = self.dir / EVENTS_FILE
         self._doc = self._load()
         params = self._doc["params"]
         self._package = PackageInfo(str(params["package_name"]), str(params["package_id"]))
@@ -165,3 +176,79 @@ class LocalBackend(ContextBackend):
             state[key] = value
             _write_json(self.state_path, state)
         return state
+
+    # ----- scheduler and events: recorded, never run -----
+    def _append(self, path: Path, record: dict[str, Any]) -> None:
+        record = _json_value(path.name, record)
+        with self._locked():
+            records = _read_json(path) if path.exists() else []
+            if not isinstance(records, list):
+                raise FerrisError(f"{path} must hold a JSON list")
+            records.append(record)
+            _write_json(path, records)
+
+    def schedule_job(self, job: dict[str, Any]) -> str:
+        now = datetime.now(timezone.utc)
+        record = {
+            "id": uuid.uuid4().hex,
+            "trigger": job["trigger"],
+            "package_name": self._package.name,
+            "package_id": self._package.id,
+            "cron_expression": job["cron_expression"],
+            "minutes": job["minutes"], "hours": job["hours"], "days": job["days"],
+            "run_at": None if job["cron_expression"] is not None else _iso(
+                now + timedelta(minutes=job["minutes"], hours=job["hours"], days=job["days"])),
+            "parameters": job["parameters"],
+            "created_at": _iso(now),
+        }
+        self._append(self.jobs_path, record)
+        _notice().warning(
+            "local mode: job %s recorded in %s; local mode does not run scheduled jobs (%s)",
+            record["id"], self.jobs_path, job["cron_expression"] or f"run_at {record['run_at']}")
+        return record["id"]
+
+    def send_event(self, event: dict[str, Any]) -> str:
+        record = {
+            "specversion": "1.0",
+            "type": event["event_type"],
+            "source": event["event_source"] or f"local/{self._package.name}",
+            "id": uuid.uuid4().hex,
+            "time": _iso(datetime.now(timezone.utc)),
+            "datacontenttype": "application/json",
+            "data": event["data"],
+            "topic": event["topic"],
+            "reference_id": event["reference_id"],
+        }
+        self._append(self.events_path, record)
+        _notice().warning(
+            "local mode: event %s (%s) recorded in %s; local mode does not trigger packages",
+            record["id"], record["type"], self.events_path)
+        return record["id"]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (a test or a tool may swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _notice() -> logging.Logger:
+    """The `ferris_ef` logger, writing to standard error even when logging is not configured."""
+    if not log.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    return log

@@ -94,6 +94,14 @@ class RuntimeBackend(ContextBackend):
         state = answer.get("state") if isinstance(answer, dict) else None
         return state if isinstance(state, dict) else None
 
+    def schedule_job(self, job: dict[str, Any]) -> str:
+        what = "scheduling a retry" if job["trigger"] == "retry" else "scheduling a job"
+        return _id(self._request("POST", "/runtime/scheduler/jobs", job, what), what)
+
+    def send_event(self, event: dict[str, Any]) -> str:
+        what = f"sending event {event['event_type']!r}"
+        return _id(self._request("POST", "/runtime/events", event, what), what)
+
     def _request(self, method: str, path: str, body: Any, what: str) -> Any:
         if not self._api_url or not self._token:
             raise FerrisError(
@@ -126,6 +134,12 @@ class RuntimeBackend(ContextBackend):
             return json.loads(raw)
         except ValueError:
             raise FerrisError(f"{what}: the DX server answered with something that is not JSON") from None
+
+
+def _id(answer: Any, what: str) -> str:
+    if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+        raise FerrisError(f"{what}: the server's answer holds no 'id'")
+    return answer["id"]
 
 
 def _http_error(err: Any, what: str) -> FerrisError:

@@ -94,3 +94,23 @@ class StoreBackend(ContextBackend):
         pkg = self._need_package("context.state")
         with _as_ferris_errors():
             return self._state().put(pkg.id, key, value)
+
+    def schedule_job(self, job: dict[str, Any]) -> str:
+        """A job row in the store; a dx_jupyter server on that store runs it when it is due."""
+        pkg = self._need_package("context.scheduler")
+        from dx_jupyter.services.scheduler import SchedulerService
+
+        job = dict(job)
+        with _as_ferris_errors():
+            return SchedulerService(self.backend.store).create(pkg.id, **job)["id"]
+
+    def send_event(self, event: dict[str, Any]) -> str:
+        """An event row in the store; a dx_jupyter server on that store starts the executions
+        it triggers (its scheduler loop dispatches events recorded without a server)."""
+        from dx_jupyter.services.events import Caller, EventsService
+
+        pkg = self._need_package("context.events")
+        caller = Caller("", pkg.id, self.project or "", pkg.name, 0)
+        with _as_ferris_errors():
+            recorded = EventsService(self.backend.store).record(caller=caller, **event)
+        return recorded["id"]
