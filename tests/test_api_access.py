@@ -70,6 +70,7 @@ async def world(dx_api) -> dict:
         "/executions/{}/steps": (execution["id"],),
         "/executions/{}/steps/{}/result": (execution["id"], "1"),
         "/executions/{}/cancel": (execution["id"],),
+        "/projects/{}/packages/{}/jobs": ("demo", "secrets-demo"),
     }
 
 

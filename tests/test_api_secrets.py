@@ -457,6 +457,8 @@ async def walk_every_get(rec: Recorder) -> set[str]:
         "/executions/{}": [(e,) for e, _ in executions],
         "/executions/{}/steps": [(e,) for e, _ in executions],
         "/executions/{}/steps/{}/result": [(e, str(s["number"])) for e, steps in executions for s in steps],
+        "/projects/{}/packages/{}/jobs": packages,
+        "/events": [()],
     }
     done = set()
     for _, template, handler in routes():
@@ -491,6 +493,8 @@ async def try_every_write_with_bad_input(rec: Recorder, values: list, execution_
         ("/projects/{}/packages/{}/secrets/{}", "delete"): dict(args=("demo", "secrets-demo", "NOPE")),
         ("/projects/{}/packages/{}/executions", "post"): dict(args=("demo", "secrets-demo"), body={"secrets": v}),
         ("/executions/{}/cancel", "post"): dict(args=(execution_id,)),
+        ("/projects/{}/packages/{}/jobs/{}", "delete"): dict(args=("demo", "secrets-demo", "nope")),
+        ("/events", "post"): dict(body={"event_type": "a", "data": v}),
     }
     for _, template, handler in routes():
         if is_runtime(template):

@@ -132,9 +132,9 @@ class EventsService:
         source = _optional_text(event_source, "event_source", MAX_SOURCE_LENGTH) or (
             f"/dx/api/projects/{caller.project}/packages/{caller.package}" if caller else default_source
         )
-        data = check_params(data) if data is not None else {}
-        if not isinstance(data, dict):
+        if data is not None and not isinstance(data, dict):
             raise InvalidInput("data must be a JSON object: it becomes the triggered executions' params")
+        data = check_params(data)
         topic = _optional_text(topic, "topic", MAX_REF_LENGTH)
         reference_id = _optional_text(reference_id, "reference_id", MAX_REF_LENGTH)
         depth = (caller.event_depth if caller else 0) + 1
