@@ -172,3 +172,28 @@ def test_a_read_sees_one_snapshot_while_a_writer_commits(backend):
         assert session.scalar(select(func.count()).select_from(Secret)) == 0
         assert session.scalar(select(func.count()).select_from(DataKey)) == keys_before
     assert backend.secrets.resolve("X", "proj") == "v"
+
+
+def test_a_delete_waits_for_a_writer_holding_the_owners_lock(backend):
+    """set/upload read the owner's rows under its data-key row lock, then update them: a delete
+    must queue behind that lock, or the writer's update would hit a row already gone."""
+    from sqlalchemy import select
+
+    from dx_jupyter.store.models import DataKey
+
+    backend.projects.create("proj")
+    backend.secrets.set("X", "v1", "project", "proj")
+    deleted = threading.Event()
+
+    def delete() -> None:
+        backend.secrets.delete("X", "project", "proj")
+        deleted.set()
+
+    with backend.store.write() as session:  # a writer mid-way: holds the owner's lock
+        session.execute(select(DataKey.id).where(DataKey.scope == "project").with_for_update()).all()
+        worker = threading.Thread(target=delete)
+        worker.start()
+        assert not deleted.wait(1.0), "the delete did not wait for the owner's writer"
+    worker.join(timeout=60)
+    assert deleted.is_set()
+    assert backend.secrets.list("project", "proj") == []

@@ -234,6 +234,13 @@ class SecretsService:
         names.secret_name(name)
         with self.store.write() as session:
             owner = owner_for(session, scope, project, package)
+            # Take the owner's write lock as set/upload do, so that a delete cannot slip between
+            # a concurrent writer's read of the existing rows and its update (PostgreSQL).
+            session.execute(
+                select(DataKey.id)
+                .where(DataKey.scope == owner.scope, DataKey.owner_id == owner.id)
+                .with_for_update()
+            )
             done = session.execute(
                 delete(Secret).where(Secret.scope == owner.scope, Secret.owner_id == owner.id, Secret.name == name)
             )
