@@ -19,6 +19,8 @@ import uuid
 from typing import Any, Iterable, Mapping, Optional, Union
 from urllib.parse import quote, urlencode
 
+from ferris_ef._http import error_body
+
 API_URL_ENV = "DX_API_URL"
 TOKEN_ENV = "DX_KERNEL_TOKEN"
 TOKEN_HEADER = "X-DX-Token"
@@ -296,14 +298,7 @@ class KernelClient:
 
 
 def _http_error(err: Any) -> DXClientError:
-    kind, message = None, ""
-    try:
-        doc = json.loads(err.read() or b"null")
-        if isinstance(doc, dict):
-            kind = doc.get("error") if isinstance(doc.get("error"), str) else None
-            message = doc.get("message") if isinstance(doc.get("message"), str) else ""
-    except (ValueError, OSError):
-        pass
+    kind, message = error_body(err)
     message = message or str(getattr(err, "reason", "") or f"HTTP {err.code}")
     return DXClientError(message, kind=kind, status=err.code)
 

@@ -10,6 +10,7 @@ import re
 import uuid
 from typing import Any, Iterable, Optional, Union
 
+from sqlalchemy import func, select
 from tornado.web import RequestHandler
 
 from dx_jupyter.routes import API, route_table
@@ -134,3 +135,21 @@ def fill(template: str, values: Iterable[str]) -> str:
         out = out.replace("{}", value, 1)
     assert "{}" not in out, (template, out)
     return out
+
+
+def count(dx_core, model, **where) -> int:
+    """Rows of `model` matching `where`, read straight from the running server's store."""
+    with dx_core.backend.store.read() as session:
+        stmt = select(func.count()).select_from(model)
+        for column, value in where.items():
+            stmt = stmt.where(getattr(model, column) == value)
+        return session.scalar(stmt)
+
+
+def assert_error(status, body, expected_status, *words):
+    """A JSON error of the expected status whose message names every one of `words`."""
+    assert status == expected_status, body
+    assert set(body) == {"error", "message"}, body
+    assert body["message"], body
+    for word in words:
+        assert word.lower() in body["message"].lower(), body

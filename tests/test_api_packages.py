@@ -2,9 +2,10 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
 
 from api_helpers import (
+    assert_error,
+    count,
     SEED_SECRETS,
     SEED_SECRETS_JSON,
     TEST_SECRETS_PY,
@@ -35,20 +36,6 @@ async def make_abc(dx_api):
     assert status == 201, body
     return body
 
-
-def count(dx_core, model, **where) -> int:
-    with dx_core.backend.store.read() as session:
-        stmt = select(func.count()).select_from(model)
-        for column, value in where.items():
-            stmt = stmt.where(getattr(model, column) == value)
-        return session.scalar(stmt)
-
-
-def assert_error(status, body, expected_status, *words):
-    assert status == expected_status, body
-    assert set(body) == {"error", "message"}, body
-    for word in words:
-        assert word.lower() in body["message"].lower(), body
 
 
 async def package_names(dx_api, project="demo") -> list:

@@ -1,8 +1,7 @@
 """REST API: projects (create, get, list, delete) and their bad input (invariant 7)."""
 import pytest
-from sqlalchemy import func, select
 
-from api_helpers import SEED_SECRETS_JSON, create_project, create_seed_package
+from api_helpers import assert_error, count, SEED_SECRETS_JSON, create_project, create_seed_package
 from dx_jupyter.store.models import DataKey, Secret
 
 
@@ -11,21 +10,6 @@ async def project_names(dx_api) -> list:
     assert status == 200
     return [p["name"] for p in body["projects"]]
 
-
-def count(dx_core, model, **where) -> int:
-    with dx_core.backend.store.read() as session:
-        stmt = select(func.count()).select_from(model)
-        for column, value in where.items():
-            stmt = stmt.where(getattr(model, column) == value)
-        return session.scalar(stmt)
-
-
-def assert_error(status, body, expected_status, *words):
-    assert status == expected_status, body
-    assert set(body) == {"error", "message"}, body
-    assert body["message"], body
-    for word in words:
-        assert word.lower() in body["message"].lower(), body
 
 
 async def test_create_project_answers_201_with_the_project(dx_api):

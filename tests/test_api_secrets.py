@@ -7,9 +7,10 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select
 
 from api_helpers import (
+    assert_error,
+    count,
     TEST_SECRETS_PY,
     create_project,
     create_seed_package,
@@ -37,20 +38,6 @@ async def make_owners(dx_api) -> None:
     await create_project(dx_api, "demo")
     await create_seed_package(dx_api, secrets=None)
 
-
-def count(dx_core, model, **where) -> int:
-    with dx_core.backend.store.read() as session:
-        stmt = select(func.count()).select_from(model)
-        for column, value in where.items():
-            stmt = stmt.where(getattr(model, column) == value)
-        return session.scalar(stmt)
-
-
-def assert_error(status, body, expected_status, *words):
-    assert status == expected_status, body
-    assert set(body) == {"error", "message"}, body
-    for word in words:
-        assert word.lower() in body["message"].lower(), body
 
 
 async def listing(dx_api, scope) -> list:

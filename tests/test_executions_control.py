@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from executions_support import make_package, output, run, start, wait_for, wait_for_file, wait_for_step
+from executions_support import make_package, output, run, start, wait_for, wait_for_file
 
 LONG_STEP = (
     "import os, time\nfrom ferris_ef import get_param\n"

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from sqlalchemy import func, select, update
 
-from ..errors import Conflict, Forbidden, InvalidContent, InvalidInput, NotFound, TooLarge
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from ..keyring import open_sealed, seal
 from ..redaction import DEFAULT_MIN_LENGTH, Redactor
 from ..run_events import RunScript, build_run_event

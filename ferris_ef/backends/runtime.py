@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from .._http import error_body
 from ..errors import FerrisError
 from .base import SCOPES, ContextBackend, PackageInfo
 
@@ -143,14 +144,7 @@ def _id(answer: Any, what: str) -> str:
 
 
 def _http_error(err: Any, what: str) -> FerrisError:
-    kind, message = None, ""
-    try:
-        doc = json.loads(err.read() or b"null")
-        if isinstance(doc, dict):
-            kind = doc.get("error") if isinstance(doc.get("error"), str) else None
-            message = doc.get("message") if isinstance(doc.get("message"), str) else ""
-    except (ValueError, OSError):
-        pass
+    kind, message = error_body(err)
     message = message or str(getattr(err, "reason", "") or "no message")
     return FerrisError(f"{what} failed: {message} (HTTP {err.code})", kind=kind, status=err.code)
 
