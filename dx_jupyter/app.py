@@ -126,7 +126,7 @@ class DXJupyter(ExtensionApp):
         return url_path_join(self.serverapp.connection_url, "dx/api")
 
     def initialize_settings(self) -> None:
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         limits = Limits(self.max_secrets_file_bytes, self.max_secret_bytes)
         try:
             backend = open_backend(

@@ -48,7 +48,7 @@ def open_backend(
 ) -> Backend:
     """Open (creating or upgrading) the store; refuse a wrong master key before touching it."""
     if db_url.startswith("sqlite:///"):
-        Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = Store(db_url, pool=pool)
     keyring = Keyring(master_key)
     try:

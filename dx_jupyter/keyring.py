@@ -82,7 +82,7 @@ class EnvOrFileMasterKeyProvider(MasterKeyProvider):
     def _read_or_create(self, path: Path) -> bytes:
         if path.exists():
             return self._read(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = AESGCM.generate_key(bit_length=256)
         # Written whole to a private temporary file, then linked into place: two first starts
         # at once (server and CLI) agree on one key, and nobody reads a half-written file.
