@@ -72,7 +72,8 @@ class LiveDisplay:
     """
 
     def summary_text(self) -> str:
-        raise NotImplementedError
+        """The panel's state as plain text; every panel defines its own."""
+        raise NotImplementedError(f"{type(self).__name__} must define summary_text()")
 
     def summary_html(self) -> str:
         return f"<pre>{esc(self.summary_text())}</pre>"
