@@ -64,7 +64,7 @@ def master_key(args: argparse.Namespace, url: str) -> bytes:
         if db_path is not None and db_path.exists() and db_path.stat().st_size > 0:
             raise CLIError(
                 f"the store {db_path} exists but its master key file {path} does not; "
-                f"set ${MASTER_KEY_ENV} or give --key-file with the key the store was created with"
+                f"set ${MASTER_KEY_ENV} or give --key-file with the key the store is locked with"
             )
         _note(f"creating a new master key file {path} (mode 0600); back it up")
     return EnvOrFileMasterKeyProvider(key_file=str(path)).get_master_key()

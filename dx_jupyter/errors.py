@@ -55,6 +55,6 @@ class IntegrityFailure(DXError):
 
 
 class MasterKeyMismatch(DXError):
-    """The configured master key is not the one the store was created with."""
+    """The configured master key is not the one the store is locked with (created with, or rotated to)."""
 
     kind = "master_key_mismatch"

@@ -184,8 +184,9 @@ class Keyring:
             ok = False
         if not ok:
             raise MasterKeyMismatch(
-                "the configured master key is not the one this store was created with; "
-                f"set ${MASTER_KEY_ENV} or the key file to the original key (nothing was changed)"
+                "the configured master key is not the one this store is locked with (the key it "
+                "was created with, or the new key of its latest rotation); "
+                f"set ${MASTER_KEY_ENV} or the key file to that key (nothing was changed)"
             )
 
     def executor_key(self) -> bytes:

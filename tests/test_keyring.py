@@ -88,7 +88,7 @@ def test_wrong_master_key_is_refused_with_a_clear_message(populated):
     with pytest.raises(MasterKeyMismatch) as caught:
         open_backend(_url(populated), os.urandom(32))
     message = str(caught.value)
-    assert "not the one this store was created with" in message
+    assert "not the one this store is locked with" in message
     assert MASTER_KEY_ENV in message
     assert "nothing was changed" in message
     assert caught.value.kind == "master_key_mismatch"
@@ -379,7 +379,7 @@ def test_a_server_still_on_the_old_key_cannot_write_after_rotation(populated, ma
         finally:
             cli.dispose()
         server.projects.create("later")
-        with pytest.raises(MasterKeyMismatch, match="not the one this store was created with"):
+        with pytest.raises(MasterKeyMismatch, match="not the one this store is locked with"):
             server.secrets.upload(b'{"NEW": "value"}', "project", "later")  # would create a data key
         with pytest.raises(IntegrityFailure, match="data key of project"):
             server.secrets.upload(b'{"NEW": "value"}', "project", "proj")  # existing, re-wrapped key
