@@ -9,12 +9,12 @@ API = r"/dx/api"
 NAME = r"([^/]+)"
 PROJECT = rf"{API}/projects/{NAME}"
 PACKAGE = rf"{PROJECT}/packages/{NAME}"
-EXECUTION = rf"{API}/executions/([0-9a-f]{{32}})"
+EXECUTION = rf"{API}/executions/{NAME}"
 # Notebook kernels: the same routes under runtime/kernel, with the kernel token (handlers/kernel.py)
 KAPI = rf"{API}/runtime/kernel"
 KPROJECT = rf"{KAPI}/projects/{NAME}"
 KPACKAGE = rf"{KPROJECT}/packages/{NAME}"
-KEXECUTION = rf"{KAPI}/executions/([0-9a-f]{{32}})"
+KEXECUTION = rf"{KAPI}/executions/{NAME}"
 
 
 def route_table() -> list[tuple[str, Any]]:
@@ -50,7 +50,7 @@ def route_table() -> list[tuple[str, Any]]:
         (rf"{KEXECUTION}/steps", kernel.KernelStepsHandler),
         (rf"{KEXECUTION}/steps/([0-9]+)/result", kernel.KernelStepResultHandler),
         (rf"{KEXECUTION}/cancel", kernel.KernelCancelHandler),
-        (rf"{API}/runtime/executions/([0-9a-f]{{32}})/report", report.ExecutionReportHandler),
+        (rf"{API}/runtime/executions/{NAME}/report", report.ExecutionReportHandler),
         (rf"{API}/runtime/scheduler/jobs", scheduling.RuntimeJobsHandler),
         (rf"{API}/runtime/events", scheduling.RuntimeEventsHandler),
         (rf"{PACKAGE}/jobs", scheduling.PackageJobsHandler),

@@ -75,15 +75,12 @@ async def test_unknown_execution_is_404(dx_api):
         assert status == 404 and body["error"] == "not_found", path
 
 
-async def test_malformed_execution_id_is_404(jp_fetch):
-    from tornado.httpclient import HTTPClientError
-
-    try:
-        await jp_fetch("dx", "api", "executions", "not-an-id")
-    except HTTPClientError as err:
-        assert err.code == 404
-    else:
-        raise AssertionError("a malformed execution id was answered")
+async def test_malformed_execution_id_is_a_json_404_naming_it(dx_api):
+    for path in ("executions/not-an-id", "executions/not-an-id/steps", "executions/not-an-id/cancel"):
+        method = "POST" if path.endswith("cancel") else "GET"
+        status, body = await dx_api(path, method)
+        assert status == 404 and body["error"] == "not_found", path
+        assert "not-an-id" in body["message"], body
 
 
 async def test_unknown_step_is_404(dx_api):
